@@ -1,0 +1,61 @@
+# The two commands: `make run` (the whole pipeline on DuckDB + the built-in
+# WHOOP emulator) and `make test`. Both install what they need into .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+DAYS ?= 90
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install prepare run dev test e2e bench lint format home clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+## The dbt manifest the definitions read (`dbt parse`, only when a dbt file changed).
+prepare: install
+	$(BIN)/python -m whoop_dagster.defs.dbt.prepare --if-stale
+
+home:
+	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || cp config/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+## The main job: raw loads for the last $(DAYS) days, then the whole graph, into DAGSTER_HOME.
+run: install prepare home
+	$(BIN)/whoop-dagster demo --days $(DAYS)
+
+## The Dagster UI on the same instance and warehouse as `make run`.
+dev: install prepare home
+	$(BIN)/dagster dev -m whoop_dagster.definitions -h 127.0.0.1 -p 3000
+
+test: install prepare
+	$(BIN)/ruff check .
+	$(BIN)/pytest -n 2 --dist loadfile -m "not e2e"
+
+## `dagster dev` + GraphQL + headless Chromium against the state `make run` leaves.
+e2e: run
+	bash scripts/e2e_prereqs.sh
+	$(BIN)/pytest -m e2e -p no:xdist
+
+## Benchmarks (benchmarks/RESULTS.md); `dlt` is installed only for them.
+bench: install
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python benchmarks/run_all.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf .dagster_home data whoop_dbt/target whoop_dbt/logs

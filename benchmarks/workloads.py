@@ -1,0 +1,250 @@
+"""What the benchmarks run in child processes: ``python benchmarks/workloads.py <workload> ...``.
+
+Each workload is the project's own code (or dlt's) doing one thing against the API
+and warehouse its environment names, and writes a JSON report to ``--out``: phase
+start/end times (so the parent can slice the emulator's request log) and what the
+run observed. The parent measures the process; nothing here times itself for the
+results.
+
+Workloads:
+  backfill        the raw collections (and/or the two single objects) for a partition
+                  range in one run, in-process, on an in-memory Dagster instance
+  sensor-session  the four cursor sensors: first tick, idle tick, emulator clock
+                  advanced, tick after new records, then the runs that tick requested
+  dlt-load        the four collections into DuckDB with dlt's REST API source
+  load-probe      import the code location and list the heavy modules it loaded
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+COLLECTIONS = ("cycle", "sleep", "recovery", "workout")
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _write(path: str, report: dict[str, Any]) -> None:
+    Path(path).write_text(json.dumps(report, indent=2, default=str))
+
+
+# --- backfill --------------------------------------------------------------------------------
+
+
+def backfill(first: str, last: str, collections: bool, objects: bool) -> dict[str, Any]:
+    import dagster as dg
+
+    from whoop_dagster.definitions import defs
+
+    report: dict[str, Any] = {"phases": {}, "success": True, "metadata": {}}
+    tags = {RANGE_START_TAG: first, RANGE_END_TAG: last}
+    with dg.DagsterInstance.ephemeral() as instance:
+        plan = []
+        if collections:
+            plan.append(("collections", [f"raw/{name}" for name in COLLECTIONS], tags))
+        if objects:
+            plan.append(("objects", ["raw/user_profile", "raw/body_measurement"], {}))
+        for phase, keys, run_tags in plan:
+            assets = [defs.resolve_assets_def(dg.AssetKey.from_user_string(key)) for key in keys]
+            started = _now()
+            result = dg.materialize(assets, instance=instance, tags=run_tags, raise_on_error=False)
+            report["phases"][phase] = {"start": started, "end": _now(), "success": result.success}
+            report["success"] = report["success"] and result.success
+            for event in result.get_asset_materialization_events():
+                materialization = event.step_materialization_data.materialization
+                meta = {k: v.value for k, v in materialization.metadata.items() if k.startswith("whoop/api")}
+                report["metadata"][materialization.asset_key.to_user_string()] = meta
+    return report
+
+
+# --- sensors ---------------------------------------------------------------------------------
+
+
+def sensor_session(emulator_base_url: str, advance_seconds: float) -> dict[str, Any]:
+    """First tick, idle tick, clock advanced, tick after new records, then the runs it requested."""
+    import dagster as dg
+    import requests
+
+    from whoop_dagster.definitions import defs
+
+    whoop = defs.resources["whoop"]
+    sensors = {name: defs.resolve_sensor_def(f"{name}_sensor") for name in COLLECTIONS}
+    cursors: dict[str, str | None] = dict.fromkeys(COLLECTIONS)
+    report: dict[str, Any] = {"phases": {}, "ticks": {}}
+
+    def tick(phase: str) -> list[dg.RunRequest]:
+        started = _now()
+        outcome: dict[str, Any] = {}
+        run_requests: list[dg.RunRequest] = []
+        for name, sensor in sensors.items():
+            with dg.build_sensor_context(cursor=cursors[name], resources={"whoop": whoop}) as context:
+                result = sensor(context)
+            if isinstance(result, dg.SensorResult):
+                cursors[name] = result.cursor
+                run_requests += list(result.run_requests or [])
+                ranges = [f"{r.tags[RANGE_START_TAG]}...{r.tags[RANGE_END_TAG]}" for r in result.run_requests or []]
+                outcome[name] = {"runs": ranges, "cursor": result.cursor}
+            else:
+                outcome[name] = {"skip": getattr(result, "skip_message", str(result)), "cursor": cursors[name]}
+        report["phases"][phase] = {"start": started, "end": _now()}
+        report["ticks"][phase] = outcome
+        return run_requests
+
+    tick("first_tick")
+    tick("idle_tick")
+    answer = requests.post(
+        f"{emulator_base_url}/_emulator/advance", params={"seconds": str(advance_seconds)}, timeout=30
+    )
+    answer.raise_for_status()
+    report["advanced_to"] = answer.json()["now"]
+    report["tick_time"] = _now()
+    run_requests = tick("tick_after_new_records")
+    started = _now()
+    runs = []
+    with dg.DagsterInstance.ephemeral() as instance:
+        for request in run_requests:
+            assets = [defs.resolve_assets_def(key) for key in request.asset_selection or []]
+            result = dg.materialize(assets, instance=instance, tags=dict(request.tags), raise_on_error=False)
+            runs.append(
+                {
+                    "assets": [key.to_user_string() for key in request.asset_selection or []],
+                    "first": request.tags[RANGE_START_TAG],
+                    "last": request.tags[RANGE_END_TAG],
+                    "success": result.success,
+                }
+            )
+    report["phases"]["requested_runs"] = {"start": started, "end": _now()}
+    report["runs"] = runs
+    return report
+
+
+# --- dlt -------------------------------------------------------------------------------------
+
+
+def dlt_load(api_base_url: str, access_token: str, start: str, duckdb_path: str, pipelines_dir: str) -> dict[str, Any]:
+    """The four collections with dlt's REST API source: next-token pagination, incremental on ``updated_at``.
+
+    Configured as dlt's documentation shows for a cursor-paginated API with a
+    ``start`` filter: ``updated_at`` is the incremental cursor and its last value
+    becomes the next run's ``start``; page size 25; ``merge`` on the record ids, so a
+    re-read record replaces its row instead of adding one.
+    """
+    import dlt
+    from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
+    from dlt.sources.rest_api import rest_api_source
+
+    def resource(name: str, path: str, primary_key: Any) -> dict[str, Any]:
+        return {
+            "name": name,
+            "primary_key": primary_key,
+            "write_disposition": "merge",
+            "endpoint": {
+                "path": path,
+                "data_selector": "records",
+                "params": {"limit": 25},
+                "incremental": {"start_param": "start", "cursor_path": "updated_at", "initial_value": start},
+            },
+        }
+
+    source = rest_api_source(
+        {
+            "client": {
+                "base_url": api_base_url.rstrip("/") + "/",
+                "auth": {"type": "bearer", "token": access_token},
+                "paginator": JSONResponseCursorPaginator(cursor_path="next_token", cursor_param="nextToken"),
+            },
+            "resources": [
+                resource("cycle", "v2/cycle", "id"),
+                resource("sleep", "v2/activity/sleep", "id"),
+                resource("recovery", "v2/recovery", ["cycle_id", "sleep_id"]),
+                resource("workout", "v2/activity/workout", "id"),
+            ],
+        }
+    )
+    pipeline = dlt.pipeline(
+        pipeline_name="whoop_dlt",
+        destination=dlt.destinations.duckdb(duckdb_path),
+        dataset_name="whoop",
+        pipelines_dir=pipelines_dir,
+    )
+    started = _now()
+    info = pipeline.run(source)
+    return {"phases": {"load": {"start": started, "end": _now()}}, "success": not info.has_failed_jobs}
+
+
+# --- definitions load probe ------------------------------------------------------------------
+
+HEAVY_MODULES = (
+    "dagster_dbt",
+    "dbt",
+    "dagster_snowflake",
+    "dagster_snowflake_pandas",
+    "snowflake.connector",
+    "dagster_duckdb",
+    "dagster_duckdb_pandas",
+    "duckdb",
+    "pandas",
+    "sklearn",
+    "matplotlib",
+    "dlt",
+)
+
+
+def load_probe() -> dict[str, Any]:
+    """Which heavy modules importing the code location loads, and what it defines."""
+    from whoop_dagster.definitions import defs
+
+    asset_keys = defs.resolve_all_asset_keys()
+    return {
+        "loaded": [name for name in HEAVY_MODULES if name in sys.modules],
+        "assets": len(asset_keys),
+        "dbt_assets": any("dbt" in (spec.kinds or set()) for spec in defs.resolve_all_asset_specs()),
+        "groups": sorted({spec.group_name or "default" for spec in defs.resolve_all_asset_specs()}),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="where to write the JSON report")
+    commands = parser.add_subparsers(dest="workload", required=True)
+    run = commands.add_parser("backfill")
+    run.add_argument("--first", required=True)
+    run.add_argument("--last", required=True)
+    run.add_argument("--no-collections", action="store_true")
+    run.add_argument("--objects", action="store_true")
+    sensors = commands.add_parser("sensor-session")
+    sensors.add_argument("--emulator-base-url", required=True)
+    sensors.add_argument("--advance-seconds", type=float, default=86_400)
+    load = commands.add_parser("dlt-load")
+    load.add_argument("--api-base-url", required=True)
+    load.add_argument("--access-token-file", required=True)
+    load.add_argument("--start", required=True)
+    load.add_argument("--duckdb", required=True)
+    load.add_argument("--pipelines-dir", required=True)
+    commands.add_parser("load-probe")
+    args = parser.parse_args(argv)
+
+    if args.workload == "backfill":
+        report = backfill(args.first, args.last, not args.no_collections, args.objects)
+    elif args.workload == "sensor-session":
+        report = sensor_session(args.emulator_base_url, args.advance_seconds)
+    elif args.workload == "dlt-load":
+        token = Path(args.access_token_file).read_text().strip()
+        report = dlt_load(args.api_base_url, token, args.start, args.duckdb, args.pipelines_dir)
+    else:
+        report = load_probe()
+    _write(args.out, report)
+    return 0 if report.get("success", True) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Blocking data-quality checks on the raw tables, one check set per endpoint.
+
+The rules come from the registry (id columns, required fields, documented
+score ranges), so every endpoint gets the same checks without copies. They
+are blocking: a failure stops dbt and the ML assets downstream in the run.
+"""
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from whoop_dagster.defs.raw.tables import raw_asset_key, raw_table
+from whoop_dagster.warehouse import WarehouseResource
+from whoop_dagster.whoop_api.endpoints import COLLECTION_ENDPOINTS, ENDPOINTS, SCORE_STATES, Endpoint
+
+#: How many offending record ids a failed check lists in its metadata.
+SAMPLE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named rule: returns the ids of the records that break it."""
+
+    name: str
+    description: str
+    applies: Callable[[Endpoint], bool]
+    violations: Callable[[Endpoint, pd.DataFrame], list[str]]
+
+
+def _record_ids(endpoint: Endpoint, frame: pd.DataFrame) -> pd.Series:
+    if frame.empty:
+        return pd.Series([], dtype=str, index=frame.index)
+    return frame.loc[:, list(endpoint.id_columns)].astype(str).agg("/".join, axis=1)
+
+
+def duplicate_ids(endpoint: Endpoint, frame: pd.DataFrame) -> list[str]:
+    """Ids that occur more than once in the table."""
+    ids = _record_ids(endpoint, frame)
+    return sorted(set(ids[ids.duplicated(keep=False)]))
+
+
+def _payloads(frame: pd.DataFrame) -> Iterable[dict[str, Any]]:
+    for text in frame["payload"]:
+        try:
+            value = json.loads(text) if isinstance(text, str) else None
+        except json.JSONDecodeError:
+            value = None
+        yield value if isinstance(value, dict) else {}
+
+
+def missing_required_fields(endpoint: Endpoint, frame: pd.DataFrame) -> list[str]:
+    """Records whose payload lacks a field the v2 schema requires (or whose user is unknown)."""
+    bad = []
+    for record_id, payload, user_id in zip(
+        _record_ids(endpoint, frame), _payloads(frame), frame["user_id"], strict=True
+    ):
+        if pd.isna(user_id) or any(name not in payload for name in endpoint.required_fields):
+            bad.append(record_id)
+    return bad
+
+
+def invalid_score_states(endpoint: Endpoint, frame: pd.DataFrame) -> list[str]:
+    """Records whose ``score_state`` is not one of the documented values."""
+    invalid = ~frame["score_state"].isin(SCORE_STATES)
+    return list(_record_ids(endpoint, frame)[invalid])
+
+
+def _score_value(score: dict[str, Any], dotted: str) -> Any:
+    value: Any = score
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def scores_out_of_range(endpoint: Endpoint, frame: pd.DataFrame) -> list[str]:
+    """SCORED records without a score, or with a score value outside its documented range."""
+    bad = []
+    for record_id, payload in zip(_record_ids(endpoint, frame), _payloads(frame), strict=True):
+        if payload.get("score_state") != "SCORED":
+            continue  # unscored records carry no score by design; they are kept, not judged
+        score = payload.get("score")
+        if not isinstance(score, dict):
+            bad.append(record_id)
+            continue
+        for field, (low, high) in endpoint.score_ranges.items():
+            value = _score_value(score, field)
+            if value is None:
+                continue  # optional score fields may be absent
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+                bad.append(record_id)
+                break
+    return bad
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("unique_ids", "Record ids are unique within the table.", lambda e: True, duplicate_ids),
+    Rule(
+        "required_fields_present",
+        "Every field the WHOOP v2 schema requires is present.",
+        lambda e: True,
+        missing_required_fields,
+    ),
+    Rule(
+        "score_state_valid",
+        f"score_state is one of {', '.join(SCORE_STATES)}.",
+        lambda e: e.has_score_state,
+        invalid_score_states,
+    ),
+    Rule(
+        "scores_in_range",
+        "SCORED records have a score, and its values lie within their documented ranges.",
+        lambda e: bool(e.score_ranges),
+        scores_out_of_range,
+    ),
+)
+
+
+def rules_for(endpoint: Endpoint) -> tuple[Rule, ...]:
+    return tuple(rule for rule in RULES if rule.applies(endpoint))
+
+
+def evaluate(endpoint: Endpoint, frame: pd.DataFrame) -> dict[str, list[str]]:
+    """Each applicable rule's name with the ids of the records that break it."""
+    return {rule.name: rule.violations(endpoint, frame) for rule in rules_for(endpoint)}
+
+
+def build_raw_checks(pool: str) -> list[dg.AssetChecksDefinition]:
+    """One multi-check per raw table: one read of the table, one result per rule."""
+    return [_build_check_set(endpoint, pool) for endpoint in (*COLLECTION_ENDPOINTS, *_objects())]
+
+
+def _objects() -> tuple[Endpoint, ...]:
+    return tuple(e for e in ENDPOINTS.values() if not e.collection)
+
+
+def _build_check_set(endpoint: Endpoint, pool: str) -> dg.AssetChecksDefinition:
+    key = raw_asset_key(endpoint)
+    specs = [
+        dg.AssetCheckSpec(rule.name, asset=key, description=rule.description, blocking=True)
+        for rule in rules_for(endpoint)
+    ]
+
+    @dg.multi_asset_check(name=f"raw_{endpoint.name}_checks", specs=specs, pool=pool, can_subset=True)
+    def _checks(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+        table = raw_table(endpoint)
+        columns = [*endpoint.id_columns, "user_id", *(["score_state"] if endpoint.has_score_state else []), "payload"]
+        select = ", ".join(f"{warehouse.quote(c)} AS {c}" for c in dict.fromkeys(columns))
+        frame = warehouse.read_frame(f"SELECT {select} FROM {warehouse.qualified(table)}")
+        results = evaluate(endpoint, frame)
+        for check_key in context.selected_asset_check_keys:
+            offenders = results[check_key.name]
+            yield dg.AssetCheckResult(
+                asset_key=key,
+                check_name=check_key.name,
+                passed=not offenders,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=None if not offenders else f"{len(offenders)} record(s) in raw.{endpoint.name} fail",
+                metadata={
+                    "rows_checked": dg.MetadataValue.int(len(frame)),
+                    "failing_records": dg.MetadataValue.int(len(offenders)),
+                    "failing_record_ids": dg.MetadataValue.text(", ".join(offenders[:SAMPLE_SIZE])),
+                },
+            )
+
+    return _checks

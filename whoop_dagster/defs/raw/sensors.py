@@ -1,0 +1,149 @@
+"""Cursor sensors: one per partitioned endpoint, replacing the old ``pipeline_state`` table.
+
+Each tick reads the recent window of its endpoint (the API filters on a
+record's time span, not on ``updated_at``, so late re-scores are only found by
+re-reading a lookback window), keeps the records updated after the cursor's
+high-water mark, and requests one run per contiguous range of the partitions
+that hold them. The run key carries the new high-water mark, so a retried tick
+never launches twice while a later re-score of the same day still runs.
+
+The cursor (JSON) moves only to what the tick requested; a tick that fails to
+read the API skips without touching it.
+"""
+
+import os
+from datetime import date, datetime, timedelta, timezone
+
+import dagster as dg
+
+from whoop_dagster import environment
+from whoop_dagster.defs.raw.cursor import SensorCursor, changed_records, plan_tick
+from whoop_dagster.defs.raw.extract import api_sleep_starts_batched, latest_versions, place_records
+from whoop_dagster.defs.raw.partitions import DayRange
+from whoop_dagster.defs.raw.tables import raw_asset_key
+from whoop_dagster.resources import WhoopApiResource
+from whoop_dagster.whoop_api.endpoints import COLLECTION_ENDPOINTS, SINGLE_OBJECT_ENDPOINTS, Endpoint
+from whoop_dagster.whoop_api.errors import WhoopError
+
+DEFAULT_LOOKBACK_DAYS = 7
+REAL_API_INTERVAL_SECONDS = 15 * 60
+DEMO_INTERVAL_SECONDS = 60
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def run_request_for(endpoint: Endpoint, days: DayRange, cursor: SensorCursor) -> dg.RunRequest:
+    """One single-run backfill of ``days``; the key names the version it loads."""
+    return dg.RunRequest(
+        run_key=f"{endpoint.name}:{days}:{cursor.serialize()}",
+        asset_selection=[raw_asset_key(endpoint)],
+        tags={
+            RANGE_START_TAG: days.first.isoformat(),
+            RANGE_END_TAG: days.last.isoformat(),
+            "whoop/trigger": f"{endpoint.name}_sensor",
+        },
+    )
+
+
+def sensor_interval_seconds(demo_mode: bool) -> int:
+    """``WHOOP_SENSOR_INTERVAL_SECONDS``, else 15 minutes against the real API and 1 minute in demo mode."""
+    configured = os.getenv("WHOOP_SENSOR_INTERVAL_SECONDS")
+    if configured:
+        return int(configured)
+    return DEMO_INTERVAL_SECONDS if demo_mode else REAL_API_INTERVAL_SECONDS
+
+
+def lookback_days() -> int:
+    """``WHOOP_SENSOR_LOOKBACK_DAYS`` (default 7): how far back a tick re-reads for late updates."""
+    return int(os.getenv("WHOOP_SENSOR_LOOKBACK_DAYS", str(DEFAULT_LOOKBACK_DAYS)))
+
+
+def build_endpoint_sensor(
+    endpoint: Endpoint,
+    partitions_def: dg.TimeWindowPartitionsDefinition,
+    *,
+    interval_seconds: int,
+    lookback: int,
+    default_status: dg.DefaultSensorStatus,
+) -> dg.SensorDefinition:
+    """The ``<endpoint>_sensor`` for a partitioned collection."""
+
+    @dg.sensor(
+        name=f"{endpoint.name}_sensor",
+        description=f"Finds new and re-scored {endpoint.name} records (last {lookback} days) and loads "
+        "only the partitions that changed.",
+        target=[raw_asset_key(endpoint)],
+        minimum_interval_seconds=interval_seconds,
+        default_status=default_status,
+    )
+    def _sensor(context: dg.SensorEvaluationContext, whoop: WhoopApiResource) -> dg.SensorResult | dg.SkipReason:
+        cursor = SensorCursor.parse(context.cursor)
+        now = datetime.now(timezone.utc)
+        keys = partitions_def.get_partition_keys(current_time=now)
+        first_day, last_day = date.fromisoformat(keys[0]), date.fromisoformat(keys[-1])
+        try:
+            with whoop.open_client() as client:
+                # No `end`: the API's default is its own "now", so nothing just created is cut off.
+                window_start = now - timedelta(days=lookback)
+                records, _ = latest_versions(endpoint, client.iter_records(endpoint, start=window_start))
+                changed = changed_records(records, cursor)
+                # A recovery's sleep began up to a day before its cycle: read sleeps from a day earlier.
+                lookup = (
+                    api_sleep_starts_batched(client, window_start - timedelta(days=1))
+                    if endpoint.partition_by_sleep
+                    else None
+                )
+                placed = place_records(endpoint, changed, lookup) if changed else []
+                requests = client.stats.requests
+        except WhoopError as err:
+            # Skip without a cursor: the next tick retries from the same high-water mark.
+            return dg.SkipReason(f"{endpoint.name}: WHOOP API unavailable, will retry: {err}")
+        plan = plan_tick(placed, cursor, first_day, last_day)
+        if not plan.ranges:
+            return dg.SkipReason(f"{endpoint.name}: no records updated since {cursor.high_water} ({requests} request)")
+        context.log.info(
+            "%s: %d changed record(s) in %s; cursor → %s",
+            endpoint.name,
+            plan.changed_records,
+            ", ".join(map(str, plan.ranges)),
+            plan.cursor.high_water,
+        )
+        return dg.SensorResult(
+            run_requests=[run_request_for(endpoint, days, plan.cursor) for days in plan.ranges],
+            cursor=plan.cursor.serialize(),
+        )
+
+    return _sensor
+
+
+def build_raw_sensors(partitions_def: dg.TimeWindowPartitionsDefinition, demo_mode: bool) -> list[dg.SensorDefinition]:
+    """One cursor sensor per partitioned endpoint.
+
+    RUNNING by default, except in branch deployments: they share the WHOOP app
+    with prod, and a branch refreshing (rotating) the token would log prod out.
+    """
+    running = environment.current_deployment() is not environment.Deployment.BRANCH
+    status = dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
+    return [
+        build_endpoint_sensor(
+            endpoint,
+            partitions_def,
+            interval_seconds=sensor_interval_seconds(demo_mode),
+            lookback=lookback_days(),
+            default_status=status,
+        )
+        for endpoint in COLLECTION_ENDPOINTS
+    ]
+
+
+def build_object_refresh_schedule() -> dg.ScheduleDefinition:
+    """A daily refresh of the unpartitioned profile and body measurement."""
+    running = environment.current_deployment() is not environment.Deployment.BRANCH
+    return dg.ScheduleDefinition(
+        name="profile_refresh_schedule",
+        description="Reloads the member's profile and body measurement once a day.",
+        target=dg.AssetSelection.assets(*(raw_asset_key(e) for e in SINGLE_OBJECT_ENDPOINTS)),
+        cron_schedule="0 6 * * *",
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
+    )

@@ -1,0 +1,96 @@
+"""Client-side rate limiting: respect WHOOP's limits instead of fighting them.
+
+WHOOP allows 100 requests per minute and 10,000 per day per app by default and
+answers 429 beyond that. ``RateLimiter`` keeps the client under the per-minute
+limit on its own (a sliding window: at most ``limit`` request starts in any
+``window_s`` seconds), and also obeys what the server says: when a response
+reports ``X-RateLimit-Remaining: 0`` or a 429 asks to wait, ``pause_for`` blocks
+every thread that shares the limiter until the reset.
+
+Thread-safe. Waiting threads reserve their slot under the lock and sleep outside
+it, so one slow sleeper never holds up the bookkeeping. ``clock`` and ``sleep`` are
+injectable, so the unit tests run on a fake clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+
+class RateLimiter:
+    """A thread-safe sliding-window limiter with server-imposed pauses.
+
+    Args:
+        limit: requests allowed per window (WHOOP's default is 100 per minute).
+        window_s: the window in seconds (60 for WHOOP's per-minute limit).
+        margin_s: added to the window, so that requests whose network latencies
+            differ still arrive more than a window apart at the server.
+        clock: monotonic clock in seconds.
+        sleep: how to wait (``time.sleep``; a fake in unit tests).
+    """
+
+    def __init__(
+        self,
+        limit: int = 100,
+        window_s: float = 60.0,
+        *,
+        margin_s: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        if window_s <= 0:
+            raise ValueError(f"window_s must be positive, not {window_s}")
+        self.limit = limit
+        self.window_s = window_s
+        self.margin_s = margin_s
+        self._clock = clock
+        self._sleep = sleep
+        self._starts: deque[float] = deque(maxlen=limit)  # the last `limit` (reserved) start times
+        self._paused_until = float("-inf")
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(limit={self.limit}, window_s={self.window_s})"
+
+    def reserve(self) -> float:
+        """Reserve the next start slot and return how long the caller must wait for it (no sleeping)."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._paused_until)
+            if len(self._starts) == self.limit:
+                slot = max(slot, self._starts[0] + self.window_s + self.margin_s)
+            if self._starts:
+                slot = max(slot, self._starts[-1])
+            self._starts.append(slot)
+            return slot - now
+
+    def acquire(self) -> float:
+        """Wait until a request may start; return the seconds waited."""
+        waited = 0.0
+        while True:
+            wait = self.reserve()
+            if wait > 0:
+                logger.debug("rate limiter: waiting %.3f s before the next request", wait)
+                self._sleep(wait)
+                waited += wait
+            # A server-imposed pause that began while we slept: wait it out with a new slot.
+            if self.paused_for() <= 0:
+                return waited
+
+    def pause_for(self, seconds: float) -> None:
+        """Let no request start for ``seconds`` from now (a server's reset or ``Retry-After``)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + max(0.0, seconds))
+
+    def paused_for(self) -> float:
+        """Seconds left of a server-imposed pause (0 when none)."""
+        with self._lock:
+            return max(0.0, self._paused_until - self._clock())

@@ -1,0 +1,107 @@
+"""What the fault suite runs in other processes: ``python -m whoop_dagster_tests.faults.child COMMAND``.
+
+The first line of stdin is a JSON object of arguments (secrets never go on the command
+line). Everything logs at DEBUG to stderr, which the parent scans for secrets.
+
+Commands:
+
+``rotate``
+    Another process sharing the token file refreshes the WHOOP tokens (a rotation the
+    running asset did not make).
+``materialize-until-killed``
+    Materialize every raw asset for a partition range, and SIGKILL this process inside the
+    ``raw.cycle`` write, after its delete and before its insert.
+``hold-lock``
+    Open the DuckDB file (``read_only`` or not) and hold it until stdin closes.
+
+Only what a command needs is imported (``rotate`` must not pay for importing Dagster).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+READY = "ready"
+
+
+def rotate(spec: dict[str, Any]) -> None:
+    from whoop_dagster.whoop_api.auth import OAuthApp, TokenManager
+    from whoop_dagster.whoop_api.token_store import FileTokenStore
+
+    store = FileTokenStore(spec["token_store_path"])
+    app = OAuthApp(
+        client_id=spec["client_id"],
+        client_secret=spec["client_secret"],
+        redirect_uri=spec["redirect_uri"],
+        oauth_base_url=spec["oauth_base_url"],
+    )
+    stored = store.load()
+    if stored is None:
+        raise SystemExit("no tokens stored")
+    manager = TokenManager(app, store)
+    manager.force_refresh(stored.access_token)  # the stored pair is "stale" to us: rotate it
+    print(json.dumps({"rotated": manager.refresh_count}), flush=True)
+
+
+def materialize_until_killed(spec: dict[str, Any]) -> None:
+    import dagster as dg
+
+    from whoop_dagster.defs.raw.assets import build_raw_assets
+    from whoop_dagster.defs.raw.partitions import daily_partitions_def
+    from whoop_dagster.resources import WhoopApiResource
+    from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
+
+    class DiesBetweenDeleteAndInsert(DuckDBWarehouse):
+        """Writes like the real warehouse, but the process dies inside the ``victim`` table's transaction."""
+
+        victim: str
+        marker: str
+
+        def _insert_frame(self, cursor: Any, table: Any, frame: Any) -> int:
+            if table.name == self.victim:
+                # The slice's delete has run in this transaction: record what is left, then die.
+                left = cursor.execute(f"SELECT count(*) FROM {self.qualified(table)}").fetchone()[0]
+                Path(self.marker).write_text(json.dumps({"rows_left": left, "rows_to_insert": len(frame)}))
+                os.kill(os.getpid(), signal.SIGKILL)
+            return super()._insert_frame(cursor, table, frame)
+
+    warehouse = DiesBetweenDeleteAndInsert(path=spec["duckdb_path"], victim=spec["victim"], marker=spec["marker"])
+    result = dg.materialize(
+        build_raw_assets(daily_partitions_def(), "duckdb"),
+        resources={"whoop": WhoopApiResource(**spec["whoop"]), "warehouse": warehouse},
+        selection="group:whoop_raw",
+        tags=spec["tags"],
+        raise_on_error=False,
+    )
+    raise SystemExit(f"the run was not killed (success={result.success})")
+
+
+def hold_lock(spec: dict[str, Any]) -> None:
+    import duckdb
+
+    connection = duckdb.connect(spec["duckdb_path"], read_only=spec["read_only"])
+    try:
+        connection.execute("SELECT count(*) FROM raw.cycle").fetchone()
+        print(READY, flush=True)
+        sys.stdin.read()  # until the parent closes our stdin
+    finally:
+        connection.close()
+
+
+COMMANDS = {"rotate": rotate, "materialize-until-killed": materialize_until_killed, "hold-lock": hold_lock}
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
+    command = COMMANDS[sys.argv[1]]
+    command(json.loads(sys.stdin.readline()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""A fakesnow server on loopback, reached with the real Snowflake connector."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+CONNECTION_KEYS_FOR_RESOURCE = ("account", "user", "password")
+
+
+@contextmanager
+def fakesnow_server(database: str | None = None) -> Iterator[dict[str, Any]]:
+    """Start fakesnow on 127.0.0.1, create ``database``, yield the connector kwargs; stop it after.
+
+    fakesnow servers in one process share their state, so each call gets its own
+    database (a fresh random name unless one is given) to keep tests apart.
+
+    Equivalent to ``fakesnow.server()``, which can be called only once per process:
+    it imports its ``fakesnow.server`` submodule, which then shadows the function.
+    """
+    import importlib
+    import socket
+    import threading
+    import time
+    import uuid
+
+    import snowflake.connector
+    import uvicorn
+
+    database = database or f"WHOOP_TEST_{uuid.uuid4().hex[:12].upper()}"
+    app = importlib.import_module("fakesnow.server").app
+    logging.getLogger("uvicorn").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="fakesnow", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("fakesnow server did not start")
+        time.sleep(0.05)
+    kwargs: dict[str, Any] = {
+        "user": "fake",
+        "password": "snow",
+        "account": "fakesnow",
+        "host": "127.0.0.1",
+        "port": port,
+        "protocol": "http",
+        "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
+        "network_timeout": 5,
+    }
+    try:
+        connection = snowflake.connector.connect(**kwargs)
+        try:
+            connection.cursor().execute(f"CREATE DATABASE IF NOT EXISTS {database}")
+        finally:
+            connection.close()
+        yield {**kwargs, "database": database}
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def snowflake_warehouse(kwargs: dict[str, Any]) -> Any:
+    """A :class:`SnowflakeWarehouse` pointed at the fakesnow server described by ``kwargs``."""
+    from dagster_snowflake import SnowflakeResource
+
+    from whoop_dagster.warehouse.snowflake import SnowflakeWarehouse
+
+    extra = {k: v for k, v in kwargs.items() if k not in (*CONNECTION_KEYS_FOR_RESOURCE, "database")}
+    resource = SnowflakeResource(
+        account=kwargs["account"],
+        user=kwargs["user"],
+        password=kwargs["password"],
+        database=kwargs["database"],
+        autocommit=False,
+        additional_snowflake_connection_args=extra,
+    )
+    return SnowflakeWarehouse(snowflake=resource)

@@ -1,0 +1,86 @@
+"""The code location loads, validates and exposes the fixed names, without heavy imports."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+ROOT = Path(__file__).resolve().parent.parent
+DAGSTER = str(Path(sys.executable).parent / "dagster")
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WHOOP_", "SNOWFLAKE_", "DAGSTER_CLOUD"))}
+    return {**env, **extra}
+
+
+def test_dagster_definitions_validate_passes(tmp_path: Path):
+    # A fresh clone has no DAGSTER_HOME yet; `dagster definitions validate` needs an existing one.
+    result = subprocess.run(
+        [DAGSTER, "definitions", "validate", "-m", "whoop_dagster.definitions"],
+        cwd=ROOT,
+        env=_clean_env(DAGSTER_HOME=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_fixed_raw_asset_keys_and_sensors_exist():
+    from whoop_dagster.definitions import defs
+
+    keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+    assert {"raw/cycle", "raw/sleep", "raw/recovery", "raw/workout", "raw/user_profile", "raw/body_measurement"} <= keys
+    sensors = {sensor.name for sensor in defs.sensors or []}
+    assert {"cycle_sensor", "sleep_sensor", "recovery_sensor", "workout_sensor"} <= sensors
+
+
+def test_raw_collections_are_daily_partitioned_single_run_backfills_in_the_writer_pool():
+    from whoop_dagster.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for name in ("cycle", "sleep", "recovery", "workout"):
+        node = graph.get(dg.AssetKey(["raw", name]))
+        assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition)
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+        assert node.group_name == "whoop_raw"
+    for name in ("user_profile", "body_measurement"):
+        assert graph.get(dg.AssetKey(["raw", name])).partitions_def is None
+
+
+def test_every_upstream_of_every_asset_is_defined_here():
+    """No dependency resolves to an undefined (external) asset: e.g. the ML assets' marts are dbt models."""
+    from whoop_dagster.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    materializable = {key for key in graph.get_all_asset_keys() if graph.get(key).is_materializable}
+    for key in materializable:
+        assert graph.get(key).parent_keys <= materializable, key.to_user_string()
+    assert {dg.AssetKey(["ml", "recovery_forecast"]), dg.AssetKey(["ml", "recovery_anomalies"])} <= materializable
+
+
+LOAD_PROBE = """
+import json, sys
+import whoop_dagster.definitions
+heavy = ["sklearn", "dagster_snowflake", "dagster_snowflake_pandas", "snowflake.connector", "dbt.cli.main",
+         "matplotlib"]
+print(json.dumps([m for m in heavy if m in sys.modules]))
+"""
+
+
+def test_loading_the_local_code_location_imports_no_heavy_or_foreign_integration():
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_PROBE],
+        cwd=ROOT,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
