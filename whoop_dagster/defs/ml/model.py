@@ -37,8 +37,8 @@ RIDGE_ALPHA = 10.0
 RANDOM_STATE = 0
 
 #: Days the first backtest model trains on, and the length of each test block (one refit per block).
-MIN_TRAIN_DAYS = 90
-TEST_BLOCK_DAYS = 30
+MIN_TRAIN_DAYS = 45
+TEST_BLOCK_DAYS = 14
 
 
 @dataclass(frozen=True)
