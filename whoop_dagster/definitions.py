@@ -38,7 +38,7 @@ def build_definitions() -> dg.Definitions:
     dbt = build_dbt_definitions()
     # The ML assets name the marts by the translator's rule (["marts", <model>]), not through
     # dagster_dbt; test_definitions.py checks that every one of them is a dbt asset.
-    ml = build_ml_definitions(deployment)
+    ml = build_ml_definitions(warehouse)
     return dg.Definitions.merge(
         raw,
         dbt,

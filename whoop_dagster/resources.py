@@ -154,7 +154,7 @@ def build_warehouse(deployment: environment.Deployment | None = None) -> Warehou
 
 
 def snowflake_resource_args() -> dict[str, Any]:
-    """Arguments of ``SnowflakeResource``/``SnowflakePandasIOManager`` from ``SNOWFLAKE_*`` env vars.
+    """Arguments of ``SnowflakeResource`` from ``SNOWFLAKE_*`` env vars.
 
     Password or key-pair auth, whichever is set; ``SNOWFLAKE_HOST``/``SNOWFLAKE_PORT``/
     ``SNOWFLAKE_PROTOCOL`` point the connector elsewhere (the fakesnow server in CI).

@@ -1,13 +1,13 @@
 """The ML assets: ``ml/recovery_forecast`` and ``ml/recovery_anomalies``, written to schema ``ml``.
 
 Both read the dbt marts through the ``warehouse`` resource and declare them as ``deps`` (so
-lineage, automation and blocking dbt tests apply), and return a DataFrame that the
-deployment's IO manager (``ml_io_manager``: DuckDB locally, Snowflake in branch and prod)
-writes to ``ml.<name>``, replacing the table. Both run in the ``warehouse_writer`` pool:
+lineage, automation and blocking dbt tests apply), and return a DataFrame that
+``ml_io_manager`` writes to ``ml.<name>`` of the same warehouse (DuckDB locally, Snowflake in
+branch and prod), replacing the table in one transaction. Both run in the ``warehouse_writer`` pool:
 locally they open the same DuckDB file as dbt, which allows one writer at a time.
 
 Nothing heavy at import: scikit-learn and matplotlib are imported inside the functions the
-asset bodies call, the IO managers inside :func:`build_ml_io_manager`.
+asset bodies call.
 """
 
 # No `from __future__ import annotations`: Dagster reads the asset functions' annotations
@@ -426,24 +426,15 @@ def build_ml_assets(warehouse_kind: str, dbt_assets: dg.AssetsDefinition | None 
     ]
 
 
-def build_ml_io_manager(deployment: environment.Deployment | None = None) -> dg.ConfigurableIOManagerFactory:
-    """``ml_io_manager``: pandas DataFrames to schema ``ml`` of the deployment's warehouse.
+def build_ml_io_manager(warehouse: WarehouseResource) -> dg.ConfigurableIOManager:
+    """``ml_io_manager``: the ML DataFrames as whole tables of schema ``ml`` in ``warehouse``, replaced atomically.
 
-    DuckDB (the local warehouse file) or Snowflake (the deployment's database, credentials from
-    ``SNOWFLAKE_*``). Each integration is imported only here and only for its deployment:
-    ``dagster_snowflake_pandas`` alone takes seconds to import.
+    DuckDB locally, Snowflake in branch and prod: the same warehouse resource, and the same
+    transactional write, as the raw layer (see :mod:`whoop_dagster.warehouse.io_manager`).
     """
-    deployment = deployment or environment.current_deployment()
-    if not deployment.uses_snowflake:
-        from dagster_duckdb_pandas import DuckDBPandasIOManager
+    from whoop_dagster.warehouse.io_manager import WarehouseTableIOManager
 
-        return DuckDBPandasIOManager(database=str(environment.duckdb_path()), schema=ML_SCHEMA)
-
-    from dagster_snowflake_pandas import SnowflakePandasIOManager
-
-    from whoop_dagster.resources import snowflake_resource_args
-
-    return SnowflakePandasIOManager(**snowflake_resource_args(), schema=ML_SCHEMA)
+    return WarehouseTableIOManager(warehouse=warehouse)
 
 
 __all__ = [

@@ -1,0 +1,59 @@
+"""Fixtures of the ML tests: real marts, built by dbt from emulated WHOOP records.
+
+The ML assets read ``marts.fact_daily_recovery``, ``fact_daily_strain`` and ``fact_sleep``.
+Rather than imitating those tables, the session builds them once the way production does:
+the emulator's records go into the raw tables through the project's warehouse code, then a
+real ``dbt build`` of the marts (and everything they depend on) runs on DuckDB. Each test
+gets its own copy of that file, so the ML assets can write ``ml.*`` without affecting others.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from whoop_dagster.defs.ml.features import build_features, daily_frame, labelled_rows, read_marts
+from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
+from whoop_dagster_tests.dbt.dbt_runner import run_dbt
+from whoop_dagster_tests.dbt.sample_data import emulator_sample_data, load_raw
+
+#: Days of emulated history: enough for the 45-day warm-up and eleven 14-day backtest blocks.
+HISTORY_DAYS = 200
+
+
+@pytest.fixture(scope="session")
+def built_marts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DuckDB file whose marts a real ``dbt build`` made from ``HISTORY_DAYS`` emulated days."""
+    data = emulator_sample_data(days=HISTORY_DAYS, seed=11)
+    assert data is not None
+    root = tmp_path_factory.mktemp("ml_marts")
+    path = root / "whoop.duckdb"  # the catalog name the prepared manifest records
+    load_raw(DuckDBWarehouse(path=str(path)), data)
+    run_dbt(
+        ["build"],  # every model and test: the relationship tests of the marts need the dims
+        target="local",
+        target_path=root / "target",
+        env={"WHOOP_DUCKDB_PATH": str(path), "WHOOP_DEPLOYMENT": "local"},
+    )
+    return path
+
+
+@pytest.fixture
+def marts_duckdb(built_marts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own copy of the built marts, which ``WHOOP_DUCKDB_PATH`` points at."""
+    folder = tmp_path / "warehouse"
+    folder.mkdir()
+    path = folder / "whoop.duckdb"
+    shutil.copyfile(built_marts, path)
+    monkeypatch.setenv("WHOOP_DUCKDB_PATH", str(path))
+    monkeypatch.setenv("WHOOP_DEPLOYMENT", "local")
+    return path
+
+
+@pytest.fixture(scope="session")
+def labelled(built_marts: Path) -> pd.DataFrame:
+    """The model's labelled rows (features of day t, recovery of day t+1) from the built marts."""
+    return labelled_rows(build_features(daily_frame(read_marts(DuckDBWarehouse(path=str(built_marts))))))
