@@ -206,6 +206,13 @@ def measure() -> Section:
         table(headers, rows),
         _findings(facts, tick_facts),
     )
+    idle, idle_min, _ = tick_facts["idle_tick"]
+    after, after_min, _ = tick_facts["tick_after_new_records"]
+    section.headlines.append(
+        f"full-history backfill {facts['backfill_ratio']:.2f}x the minimum requests; idle sensor tick "
+        f"{idle}/{idle_min}; tick after {sum(tick_facts['k'].values())} new/updated records {after}/{after_min} "
+        f"({after / after_min:.2f}x)"
+    )
     return section
 
 

@@ -176,6 +176,11 @@ def measure(sample_days: int = 10, repeat: int = 1) -> Section:
             ]
         ),
     )
+    section.headlines.append(
+        f"one run per partition ≈ **{est_wall / single_wall:,.0f}x** the single run's wall time "
+        f"({est_wall / 3600:,.1f} h vs {single_wall / 60:,.1f} min, extrapolated from {sample_days} days) and "
+        f"{est_requests / single_requests:,.1f}x its API requests"
+    )
     return section
 
 

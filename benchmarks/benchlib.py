@@ -67,6 +67,9 @@ class Measured:
     stderr: str
     started: datetime
     finished: datetime
+    #: Largest sum of the resident sets of every process in the child's session, sampled every
+    #: ``SAMPLE_S`` (0 when not sampled): the whole tree at once, e.g. Dagster + dbt together.
+    peak_tree_rss_mb: float = 0.0
 
     def check(self) -> Measured:
         """Raise with the child's last output when it failed."""
@@ -76,18 +79,37 @@ class Measured:
         return self
 
 
-def run_measured(command: Sequence[str], env: Mapping[str, str], *, timeout_s: float = 3600) -> Measured:
-    """Run ``command`` in its own process; wall time and the peak RSS of that process tree's largest member."""
+SAMPLE_S = 0.2
+
+
+def run_measured(
+    command: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    timeout_s: float = 3600,
+    cwd: Path | None = None,
+    sample_tree: bool = False,
+) -> Measured:
+    """Run ``command`` in its own process; wall time and the peak RSS of that process tree's largest member.
+
+    ``sample_tree`` also polls ``/proc`` for the summed RSS of every process in the child's
+    session (``peak_tree_rss_mb``); ``ru_maxrss`` alone is the largest single process.
+    """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = datetime.now(timezone.utc)
         t0 = time.perf_counter()
-        proc = subprocess.Popen(list(command), env=dict(env), cwd=REPO, stdout=out, stderr=err, start_new_session=True)
+        proc = subprocess.Popen(
+            list(command), env=dict(env), cwd=cwd or REPO, stdout=out, stderr=err, start_new_session=True
+        )
         timer = threading.Timer(timeout_s, _kill_group, args=(proc.pid,))
         timer.start()
+        sampler = _TreeSampler(proc.pid) if sample_tree else None
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
             timer.cancel()
+            if sampler:
+                sampler.stop()
         wall = time.perf_counter() - t0
         finished = datetime.now(timezone.utc)
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; keep Popen from waiting again
@@ -102,7 +124,44 @@ def run_measured(command: Sequence[str], env: Mapping[str, str], *, timeout_s: f
             stderr=err.read().decode("utf-8", "replace"),
             started=started,
             finished=finished,
+            peak_tree_rss_mb=sampler.peak_mb if sampler else 0.0,
         )
+
+
+class _TreeSampler(threading.Thread):
+    """Polls the summed RSS of the processes whose session id is ``sid`` (the measured child's)."""
+
+    def __init__(self, sid: int) -> None:
+        super().__init__(daemon=True)
+        self.sid = sid
+        self.peak_mb = 0.0
+        self._halt = threading.Event()
+        self._page_kb = os.sysconf("SC_PAGE_SIZE") / 1024
+        self.start()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            self.peak_mb = max(self.peak_mb, self._sample())
+            self._halt.wait(SAMPLE_S)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+
+    def _sample(self) -> float:
+        total_kb = 0.0
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_text()
+                fields = stat[stat.rindex(")") + 2 :].split()
+                if int(fields[3]) != self.sid:  # fields after the command: state ppid pgrp session ...
+                    continue
+                total_kb += int(Path(entry.path, "statm").read_text().split()[1]) * self._page_kb
+            except (OSError, ValueError, IndexError):
+                continue
+        return total_kb / 1024
 
 
 def _kill_group(pid: int) -> None:
@@ -420,6 +479,10 @@ class Section:
     key: str
     title: str
     body: list[str] = field(default_factory=list)
+    #: 1-minute load average when the benchmark started: other work on the machine skews timings.
+    load_at_start: float = field(default_factory=lambda: os.getloadavg()[0])
+    #: One-line results for the summary at the top of RESULTS.md (``run_all.py``).
+    headlines: list[str] = field(default_factory=list)
 
     def add(self, *blocks: str) -> None:
         self.body.extend(blocks)
@@ -429,7 +492,8 @@ class Section:
         head = [
             f"## {self.title}",
             "",
-            f"_Measured {stamp} with `{command}` on {machine_line(facts)}._",
+            f"_Measured {stamp} with `{command}` on {machine_line(facts)}; "
+            f"1-min load average {self.load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end._",
             "",
         ]
         return "\n".join([*head, *"\n\n".join(self.body).splitlines()]).rstrip() + "\n"
@@ -441,10 +505,10 @@ def _markers(key: str) -> tuple[str, str]:
 
 HEADER = """# Benchmark results
 
-Written by the scripts in `benchmarks/`: `make bench` runs them all through `benchmarks/run_all.py`;
-each script also runs alone and then rewrites only its own section. Timings are whole processes;
-ratios are against baselines measured in the same run; `benchmarks/README.md` explains the method.
-Anything outside the `bench:` markers (e.g. the fault suite's table) is kept as it is.
+Written by the scripts in `benchmarks/`: `make bench` runs them all through `benchmarks/run_all.py`,
+which rewrites this file; each script also runs alone (the command in its section) and then
+rewrites only its own section. Timings are whole processes; ratios are against baselines
+measured in the same run; nothing asserts on time. `benchmarks/README.md` explains the method.
 """
 
 

@@ -13,6 +13,7 @@ Workloads:
                   advanced, tick after new records, then the runs that tick requested
   dlt-load        the four collections into DuckDB with dlt's REST API source
   load-probe      import the code location and list the heavy modules it loaded
+  run-steps       step timings of the newest run in $DAGSTER_HOME
 """
 
 from __future__ import annotations
@@ -131,18 +132,20 @@ def sensor_session(emulator_base_url: str, advance_seconds: float) -> dict[str, 
 
 
 def dlt_load(api_base_url: str, access_token: str, start: str, duckdb_path: str, pipelines_dir: str) -> dict[str, Any]:
-    """The four collections with dlt's REST API source: next-token pagination, incremental on ``updated_at``.
+    """The four collections with dlt's REST API source, configured as its documentation shows.
 
-    Configured as dlt's documentation shows for a cursor-paginated API with a
-    ``start`` filter: ``updated_at`` is the incremental cursor and its last value
-    becomes the next run's ``start``; page size 25; ``merge`` on the record ids, so a
-    re-read record replaces its row instead of adding one.
+    WHOOP pages with ``next_token`` in the body and ``nextToken`` as the query parameter
+    (``JSONResponseCursorPaginator``), 25 records a page, and filters collections with
+    ``start``: dlt's incremental cursor is the record's ``start`` and its last value becomes
+    the next run's ``start``. Recoveries carry no ``start`` (WHOOP filters them by their
+    sleep's start), so their cursor is ``created_at``, the nearest field they have.
+    ``merge`` on the record ids, so a record read again replaces its row instead of adding one.
     """
     import dlt
     from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
     from dlt.sources.rest_api import rest_api_source
 
-    def resource(name: str, path: str, primary_key: Any) -> dict[str, Any]:
+    def resource(name: str, path: str, primary_key: Any, cursor: str) -> dict[str, Any]:
         return {
             "name": name,
             "primary_key": primary_key,
@@ -151,7 +154,7 @@ def dlt_load(api_base_url: str, access_token: str, start: str, duckdb_path: str,
                 "path": path,
                 "data_selector": "records",
                 "params": {"limit": 25},
-                "incremental": {"start_param": "start", "cursor_path": "updated_at", "initial_value": start},
+                "incremental": {"start_param": "start", "cursor_path": cursor, "initial_value": start},
             },
         }
 
@@ -163,10 +166,10 @@ def dlt_load(api_base_url: str, access_token: str, start: str, duckdb_path: str,
                 "paginator": JSONResponseCursorPaginator(cursor_path="next_token", cursor_param="nextToken"),
             },
             "resources": [
-                resource("cycle", "v2/cycle", "id"),
-                resource("sleep", "v2/activity/sleep", "id"),
-                resource("recovery", "v2/recovery", ["cycle_id", "sleep_id"]),
-                resource("workout", "v2/activity/workout", "id"),
+                resource("cycle", "v2/cycle", "id", "start"),
+                resource("sleep", "v2/activity/sleep", "id", "start"),
+                resource("recovery", "v2/recovery", ["cycle_id", "sleep_id"], "created_at"),
+                resource("workout", "v2/activity/workout", "id", "start"),
             ],
         }
     )
@@ -178,7 +181,16 @@ def dlt_load(api_base_url: str, access_token: str, start: str, duckdb_path: str,
     )
     started = _now()
     info = pipeline.run(source)
-    return {"phases": {"load": {"start": started, "end": _now()}}, "success": not info.has_failed_jobs}
+    rows = {
+        table: count
+        for table, count in (pipeline.last_trace.last_normalize_info.row_counts or {}).items()
+        if not table.startswith("_dlt")
+    }
+    return {
+        "phases": {"load": {"start": started, "end": _now()}},
+        "success": not info.has_failed_jobs,
+        "rows_loaded": rows,
+    }
 
 
 # --- definitions load probe ------------------------------------------------------------------
@@ -212,6 +224,25 @@ def load_probe() -> dict[str, Any]:
     }
 
 
+# --- step timings of a finished run --------------------------------------------------------
+
+
+def run_steps() -> dict[str, Any]:
+    """Per-step start/end of the newest run in ``$DAGSTER_HOME`` (read from its event log)."""
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        records = instance.get_run_records(limit=1)
+        if not records:
+            return {"success": False, "steps": []}
+        run = records[0].dagster_run
+        steps = [
+            {"step": stat.step_key, "start": stat.start_time, "end": stat.end_time, "status": str(stat.status)}
+            for stat in instance.get_run_step_stats(run.run_id)
+        ]
+        return {"run_id": run.run_id, "status": str(run.status), "steps": steps}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="where to write the JSON report")
@@ -231,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--duckdb", required=True)
     load.add_argument("--pipelines-dir", required=True)
     commands.add_parser("load-probe")
+    commands.add_parser("run-steps")
     args = parser.parse_args(argv)
 
     if args.workload == "backfill":
@@ -240,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.workload == "dlt-load":
         token = Path(args.access_token_file).read_text().strip()
         report = dlt_load(args.api_base_url, token, args.start, args.duckdb, args.pipelines_dir)
+    elif args.workload == "run-steps":
+        report = run_steps()
     else:
         report = load_probe()
     _write(args.out, report)

@@ -1,0 +1,290 @@
+"""Benchmark 3: how long loading the code location takes, against a one-asset project.
+
+Every case is ``dagster definitions validate -m MODULE`` in its own process (a fresh
+SQLite DAGSTER_HOME, no project variables), timed as a whole process: Python start,
+Dagster's CLI, importing the module, building and validating the definitions.
+
+- ``one_asset``: a one-asset project written to a temporary directory, the floor of
+  any Dagster code location on this machine;
+- ``one_asset`` + ``import dagster_dbt``: what a local code location with dbt assets needs;
+- ``one_asset`` + ``import dagster_snowflake_pandas, dagster_dbt``: what the prod code
+  location needs (dbt assets on Snowflake, the pandas IO manager for the ML assets);
+- ``whoop_dagster.definitions`` in local mode (no variables: DuckDB, demo mode) and in
+  prod mode (``WHOOP_DEPLOYMENT=prod`` and dummy ``SNOWFLAKE_*`` / ``WHOOP_*`` values;
+  loading opens no connection, so dummies are enough).
+
+Cases run interleaved (round-robin) after one untimed warm-up round, so page cache and
+background load affect them alike; the median of ``--repeat`` rounds is reported.
+Goals: local <= 2.0x the one-asset project; prod <= 1.2x the one-asset project plus the
+integrations prod truly needs.
+
+Then ``python -X importtime -c "import whoop_dagster.definitions"`` in both modes: the
+import time by top-level package and the heaviest single imports.
+
+    python benchmarks/bench_definitions_load.py [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchlib import (
+    Measured,
+    Section,
+    log,
+    median,
+    python_command,
+    run_measured,
+    table,
+    tool,
+    workspace,
+    write_section,
+)
+
+ONE_ASSET = '''"""The smallest Dagster code location: one asset."""
+
+import dagster as dg
+{imports}
+
+@dg.asset
+def one() -> int:
+    return 1
+
+
+defs = dg.Definitions(assets=[one])
+'''
+
+#: Dummy values: loading the prod definitions reads these names but opens no connection.
+PROD_ENV = {
+    "WHOOP_DEPLOYMENT": "prod",
+    "SNOWFLAKE_ACCOUNT": "bench-account",
+    "SNOWFLAKE_USER": "bench_user",
+    "SNOWFLAKE_PASSWORD": "bench-password",
+    "SNOWFLAKE_ROLE": "BENCH_ROLE",
+    "SNOWFLAKE_WAREHOUSE": "BENCH_WH",
+    "SNOWFLAKE_DATABASE": "WHOOP",
+    "WHOOP_CLIENT_ID": "bench-client",
+    "WHOOP_CLIENT_SECRET": "bench-secret",
+    "WHOOP_REFRESH_TOKEN": "bench-refresh",
+}
+
+#: Modules whose presence after the import tells what a mode pulled in.
+HEAVY = (
+    "dagster_dbt",
+    "dbt",
+    "dagster_snowflake",
+    "dagster_snowflake_pandas",
+    "snowflake.connector",
+    "dagster_duckdb",
+    "duckdb",
+    "pandas",
+    "sklearn",
+    "matplotlib",
+)
+
+
+@dataclass
+class Case:
+    key: str
+    label: str
+    module: str
+    directory: Path | None
+    prod: bool = False
+
+
+def _validate(case: Case) -> list[str]:
+    command = [tool("dagster"), "definitions", "validate", "-m", case.module]
+    return [*command, "-d", str(case.directory)] if case.directory else command
+
+
+def _cases(tmp: Path) -> list[Case]:
+    variants = {
+        "one_asset": "",
+        "one_asset_dbt": "import dagster_dbt  # noqa: F401",
+        "one_asset_prod_integrations": (
+            "import dagster_dbt  # noqa: F401\nimport dagster_snowflake_pandas  # noqa: F401"
+        ),
+    }
+    for module, imports in variants.items():
+        (tmp / f"{module}.py").write_text(ONE_ASSET.format(imports=imports))
+    return [
+        Case("one", "one-asset project", "one_asset", tmp),
+        Case("one_dbt", "one-asset project + `import dagster_dbt`", "one_asset_dbt", tmp),
+        Case(
+            "one_prod",
+            "one-asset project + `import dagster_snowflake_pandas, dagster_dbt`",
+            "one_asset_prod_integrations",
+            tmp,
+        ),
+        Case("local", "`whoop_dagster.definitions`, local mode (default env)", "whoop_dagster.definitions", None),
+        Case(
+            "prod",
+            "`whoop_dagster.definitions`, prod mode (dummy Snowflake env)",
+            "whoop_dagster.definitions",
+            None,
+            True,
+        ),
+    ]
+
+
+# --- import-time breakdown -------------------------------------------------------------------
+
+_IMPORTTIME = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
+
+
+def import_breakdown(stderr: str) -> dict[str, Any]:
+    """``-X importtime`` output → self time by top-level package, and what the project's modules import.
+
+    importtime prints a module after its imports, indented two spaces a level: a line's
+    children are the lines one level deeper since the last line at its level or above.
+    ``direct`` lists the imports of ``whoop_dagster`` modules that leave the package, with
+    their cumulative time (a dependency shared by several importers is paid by the first).
+    """
+    by_package: dict[str, float] = defaultdict(float)
+    modules: set[str] = set()
+    total_us = 0
+    pending: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    roots: list[dict[str, Any]] = []
+    for line in stderr.splitlines():
+        match = _IMPORTTIME.match(line)
+        if not match:
+            continue
+        self_us, cumulative_us, name = int(match[1]), int(match[2]), match[4]
+        level = (len(match[3]) - 1) // 2
+        total_us += self_us
+        modules.add(name)
+        by_package[name.split(".")[0]] += self_us / 1000
+        node = {"name": name, "ms": cumulative_us / 1000, "children": pending.pop(level + 1, [])}
+        (roots if level == 0 else pending[level]).append(node)
+    direct: list[tuple[str, str, float]] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        for child in node["children"]:
+            if child["name"].startswith("whoop_dagster"):
+                walk(child)
+            else:
+                direct.append((node["name"], child["name"], child["ms"]))
+
+    for root in roots:
+        if root["name"].startswith("whoop_dagster"):
+            walk(root)
+    return {"total_ms": total_us / 1000, "by_package": dict(by_package), "direct": direct, "modules": modules}
+
+
+def measure(repeat: int = 5) -> Section:
+    section = Section("definitions_load", "3. Definitions load time: the project vs a one-asset project")
+    with workspace("defs-load") as ws, tempfile.TemporaryDirectory(prefix="whoop-bench-one-asset-") as tmp:
+        cases = _cases(Path(tmp))
+        envs = {case.key: ws.env(**(PROD_ENV if case.prod else {})) for case in cases}
+        results: dict[str, list[Measured]] = {case.key: [] for case in cases}
+        for round_ in range(repeat + 1):
+            log(f"definitions load: round {round_ + 1}/{repeat + 1}" + (" (warm-up)" if round_ == 0 else ""))
+            for case in cases:
+                measured = run_measured(_validate(case), envs[case.key], timeout_s=300).check()
+                if round_:
+                    results[case.key].append(measured)
+        log("definitions load: -X importtime, local and prod")
+        imports = {}
+        for mode, env in (("local", envs["local"]), ("prod", envs["prod"])):
+            probe = python_command("-X", "importtime", "-c", "import whoop_dagster.definitions")
+            imports[mode] = import_breakdown(run_measured(probe, env, timeout_s=300).check().stderr)
+
+    wall = {key: median(m.wall_s for m in runs) for key, runs in results.items()}
+    rss = {key: median(m.peak_rss_mb for m in runs) for key, runs in results.items()}
+    spread = {key: (min(m.wall_s for m in runs), max(m.wall_s for m in runs)) for key, runs in results.items()}
+    rows = []
+    for case in cases:
+        lo, hi = spread[case.key]
+        rows.append(
+            [
+                case.label,
+                f"{wall[case.key]:.2f} s",
+                f"{lo:.2f}-{hi:.2f} s",
+                f"{wall[case.key] / wall['one']:.2f}x",
+                f"{rss[case.key]:,.0f} MB",
+            ]
+        )
+    local_ratio = wall["local"] / wall["one"]
+    local_vs_dbt = wall["local"] / wall["one_dbt"]
+    prod_ratio = wall["prod"] / wall["one_prod"]
+    verdict = {True: "**met**", False: "**not met**"}
+    goal_lines = [
+        "**Goals (same run)**",
+        "",
+        f"- Local: {wall['local']:.2f} s = **{local_ratio:.2f}x** the one-asset project (goal <= 2.0x: "
+        f"{verdict[local_ratio <= 2.0]}). Against a one-asset project that also imports `dagster_dbt` (which "
+        f"the local code location's `@dbt_assets` need) it is {local_vs_dbt:.2f}x: "
+        f"importing `dagster_dbt` alone costs {wall['one_dbt'] - wall['one']:.2f} s of the "
+        f"{wall['local'] - wall['one']:.2f} s gap.",
+        f"- Prod: {wall['prod']:.2f} s = **{prod_ratio:.2f}x** the one-asset project plus "
+        f"`import dagster_snowflake_pandas, dagster_dbt` ({wall['one_prod']:.2f} s) "
+        f"(goal <= 1.2x: {verdict[prod_ratio <= 1.2]}).",
+    ]
+    loaded = {mode: [name for name in HEAVY if name in data["modules"]] for mode, data in imports.items()}
+    goal_lines.append(
+        "- Heavy modules imported at load: local "
+        + (", ".join(f"`{n}`" for n in loaded["local"]) or "none")
+        + "; prod "
+        + (", ".join(f"`{n}`" for n in loaded["prod"]) or "none")
+        + "."
+    )
+    packages = sorted(
+        set(imports["local"]["by_package"]) | set(imports["prod"]["by_package"]),
+        key=lambda p: -max(imports["local"]["by_package"].get(p, 0), imports["prod"]["by_package"].get(p, 0)),
+    )[:15]
+    package_rows = [
+        [
+            f"`{p}`",
+            f"{imports['local']['by_package'].get(p, 0):,.0f}",
+            f"{imports['prod']['by_package'].get(p, 0):,.0f}",
+        ]
+        for p in packages
+    ]
+    package_rows.append(
+        ["**all modules**", f"{imports['local']['total_ms']:,.0f}", f"{imports['prod']['total_ms']:,.0f}"]
+    )
+    top_rows = []
+    for mode in ("local", "prod"):
+        heaviest = sorted(imports[mode]["direct"], key=lambda item: -item[2])[:8]
+        top_rows += [[mode, f"`{module}`", f"`{importer}`", f"{ms:,.0f}"] for importer, module, ms in heaviest]
+    section.add(
+        "Each case is `dagster definitions validate -m MODULE` as a whole process (fresh SQLite DAGSTER_HOME), "
+        f"median of {repeat} interleaved rounds after a warm-up round; peak RSS is the process's maximum. "
+        "The one-asset modules are written to a temporary directory and loaded with `-d`.",
+        table(["code location", "median wall", "min-max", "vs one-asset", "peak RSS"], rows),
+        "\n".join(goal_lines),
+        '**Where the import time goes** (`python -X importtime -c "import whoop_dagster.definitions"`, one run '
+        "each; self time summed by top-level package, in ms; importtime's own overhead inflates the absolute "
+        "numbers):",
+        table(["package", "local ms", "prod ms"], package_rows),
+        "Heaviest imports made by the project's own modules (cumulative ms; a dependency shared by several "
+        "importers is charged to the first):",
+        table(["mode", "module", "imported by", "cumulative ms"], top_rows),
+    )
+    met = {True: "met", False: "not met"}
+    section.headlines.append(
+        f"local {local_ratio:.2f}x the one-asset project (goal <= 2.0x: {met[local_ratio <= 2.0]}); "
+        f"prod {prod_ratio:.2f}x one-asset + its integrations (goal <= 1.2x: {met[prod_ratio <= 1.2]})"
+    )
+    return section
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5, help="timed rounds, median reported (default 5)")
+    args = parser.parse_args(argv)
+    section = measure(args.repeat)
+    write_section(section)
+    print(section.render("python benchmarks/bench_definitions_load.py"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
