@@ -89,7 +89,8 @@ def run_graph(days: int) -> GraphRun:
 
 
 def measure(sizes: tuple[int, ...] = (365, 730)) -> Section:
-    section = Section("whole_graph", "4. Whole graph: raw → dbt → ML for 365 and 730 days")
+    days = " and ".join(str(n) for n in sizes) if len(sizes) <= 2 else ", ".join(str(n) for n in sizes)
+    section = Section("whole_graph", f"4. Whole graph: raw → dbt → ML for {days} days")
     runs = [run_graph(days) for days in sizes]
     rows: list[list[Any]] = []
     for run in runs:
@@ -130,7 +131,7 @@ def measure(sizes: tuple[int, ...] = (365, 730)) -> Section:
         small, large = runs[0], runs[-1]
         factor = large.days / small.days
         notes.append(
-            f"- {factor:.0f}x the history costs **{large.measured.wall_s / small.measured.wall_s:.2f}x** the wall "
+            f"- {factor:.2g}x the history costs **{large.measured.wall_s / small.measured.wall_s:.2f}x** the wall "
             f"time ({small.measured.wall_s:,.1f} s → {large.measured.wall_s:,.1f} s), "
             f"{large.measured.peak_rss_mb / small.measured.peak_rss_mb:.2f}x the largest process's peak RSS and "
             f"{large.measured.peak_tree_rss_mb / small.measured.peak_tree_rss_mb:.2f}x the whole tree's."
@@ -165,7 +166,7 @@ def measure(sizes: tuple[int, ...] = (365, 730)) -> Section:
         )
         + (
             f"; growth {runs[-1].measured.wall_s / runs[0].measured.wall_s:.2f}x wall for "
-            f"{runs[-1].days / runs[0].days:.0f}x days"
+            f"{runs[-1].days / runs[0].days:.2g}x days"
             if len(runs) >= 2
             else ""
         )

@@ -87,15 +87,18 @@ def sensor_session(emulator_base_url: str, advance_seconds: float) -> dict[str, 
         outcome: dict[str, Any] = {}
         run_requests: list[dg.RunRequest] = []
         for name, sensor in sensors.items():
+            sensor_started = _now()
             with dg.build_sensor_context(cursor=cursors[name], resources={"whoop": whoop}) as context:
                 result = sensor(context)
+            span = {"start": sensor_started, "end": _now()}
             if isinstance(result, dg.SensorResult):
                 cursors[name] = result.cursor
                 run_requests += list(result.run_requests or [])
                 ranges = [f"{r.tags[RANGE_START_TAG]}...{r.tags[RANGE_END_TAG]}" for r in result.run_requests or []]
-                outcome[name] = {"runs": ranges, "cursor": result.cursor}
+                outcome[name] = {"runs": ranges, "cursor": result.cursor, **span}
             else:
-                outcome[name] = {"skip": getattr(result, "skip_message", str(result)), "cursor": cursors[name]}
+                skip = getattr(result, "skip_message", str(result))
+                outcome[name] = {"skip": skip, "cursor": cursors[name], **span}
         report["phases"][phase] = {"start": started, "end": _now()}
         report["ticks"][phase] = outcome
         return run_requests
