@@ -29,7 +29,7 @@ BENCHMARKS: tuple[tuple[str, str, str], ...] = (
         "2. Backfill strategy: one run for the range vs one run per partition",
     ),
     ("definitions_load", "bench_definitions_load", "3. Definitions load time: the project vs a one-asset project"),
-    ("whole_graph", "bench_whole_graph", "4. Whole graph: raw → dbt → ML for 365 and 730 days"),
+    ("whole_graph", "bench_whole_graph", "4. Whole graph: raw → dbt → ML for 182, 365, 730 days"),
     ("rate_limit", "bench_rate_limit", "5. Rate-limit discipline: the real 100/min limit enforced by the emulator"),
     ("dlt_comparison", "bench_dlt_comparison", "6. dlt comparison: the same load with dlt's REST API source"),
     ("fault_suite", "fault_suite", "7. Fault suite: one fault injected per scenario"),
