@@ -3,7 +3,7 @@
 Each benchmark runs in turn (they share the machine's two cores, so never in parallel);
 its section is written as soon as it finishes, so an interrupted run keeps what it
 measured. A benchmark that fails gets a section saying so and the others still run; the
-exit code is then 1. About 15-20 minutes on 2 cores.
+exit code is then 1. About 13-20 minutes on 2 cores, depending on what else runs.
 
     python benchmarks/run_all.py [--only api_efficiency,whole_graph] [--skip fault_suite]
 """
