@@ -18,6 +18,7 @@ import dagster as dg
 from whoop_dagster import environment
 from whoop_dagster.defs.raw.sensors import RANGE_END_TAG, RANGE_START_TAG
 from whoop_dagster.jobs import pipeline_job_from_definitions
+from whoop_dagster.pool_slots import release_abandoned_slots
 
 
 def ensure_dagster_home() -> None:
@@ -83,6 +84,8 @@ def run_demo(days: int = 90, multiprocess: bool = False) -> int:
     )
     run_config = {} if multiprocess else {"execution": {"config": {"in_process": {}}}}
     with dg.DagsterInstance.get() as instance:
+        for run_id in release_abandoned_slots(instance):
+            print(f"Freed the pool slots of run {run_id}, whose process is gone (it was interrupted).")
         result = dg.execute_job(
             dg.reconstructable(pipeline_job_from_definitions),
             instance=instance,
