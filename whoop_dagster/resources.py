@@ -57,17 +57,18 @@ class WhoopApiResource(dg.ConfigurableResource):
     def open_client(self) -> Iterator[Any]:
         """A connected :class:`~whoop_dagster.whoop_api.client.WhoopClient`, closed afterwards."""
         from whoop_dagster.whoop_api.client import WhoopClient
+        from whoop_dagster.whoop_api.rate_limit import shared_rate_limiter
 
         if self.demo_mode:
             emulator, tokens = _demo_session(self.demo_seed, self.demo_days)
-            api_base_url = emulator.api_base_url
+            api_base_url, app_key = emulator.api_base_url, emulator.client_id
         else:
             tokens = self._token_manager()
-            api_base_url = self.api_base_url
+            api_base_url, app_key = self.api_base_url, self.client_id or ""
         client = WhoopClient(
             api_base_url,
             tokens,
-            requests_per_minute=self.requests_per_minute,
+            rate_limiter=shared_rate_limiter(api_base_url, app_key, self.requests_per_minute),
             timeout=(5.0, self.timeout_seconds),
             max_retries=self.max_retries,
         )

@@ -94,3 +94,21 @@ class RateLimiter:
         """Seconds left of a server-imposed pause (0 when none)."""
         with self._lock:
             return max(0.0, self._paused_until - self._clock())
+
+
+_shared_lock = threading.Lock()
+_shared: dict[tuple[str, str, int], RateLimiter] = {}
+
+
+def shared_rate_limiter(api_base_url: str, app_key: str, requests_per_minute: int) -> RateLimiter:
+    """The one limiter of this process for an API and OAuth app (WHOOP counts requests per app).
+
+    Every client the resource opens — one per asset step, several at once under the in-process
+    executor's threads or a sensor tick — takes its slots from this limiter, so the process as a
+    whole stays under the limit instead of each client getting the whole budget.
+    """
+    key = (api_base_url, app_key, requests_per_minute)
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = RateLimiter(requests_per_minute, 60.0)
+        return _shared[key]

@@ -111,3 +111,17 @@ def test_threads_share_the_limit_without_exceeding_it():
 def test_a_limit_below_one_is_refused():
     with pytest.raises(ValueError, match="at least 1"):
         RateLimiter(0)
+
+
+def test_every_client_a_resource_opens_draws_on_one_limiter_per_app(tmp_path):
+    """WHOOP counts requests per app: the steps of a run must share the budget, not get one each."""
+    from whoop_dagster_tests.support.whoop import emulator, whoop_resource
+
+    with emulator(days=3) as emu:
+        resource = whoop_resource(emu, tmp_path)
+        other_app = resource.model_copy(update={"client_id": "another-app"})
+        with resource.open_client() as first, resource.open_client() as second:
+            assert first.limiter is second.limiter
+            assert first.limiter.limit == resource.requests_per_minute
+            with other_app.open_client() as third:
+                assert third.limiter is not first.limiter
