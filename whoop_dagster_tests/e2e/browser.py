@@ -140,6 +140,19 @@ class Page:
             time.sleep(interval)
         raise BrowserError(f"{expression!r} still {value!r} after {timeout:.0f}s")
 
+    def wait_until_stable(self, expression: str, timeout: float, interval: float = 0.25) -> Any:
+        """Poll ``expression`` until it gives the same truthy value twice in a row (an animation or
+        repaint has settled); return that value. Raises with the last value on timeout."""
+        deadline = time.monotonic() + timeout
+        previous = value = self.evaluate(expression)
+        while time.monotonic() < deadline:
+            time.sleep(interval)
+            value = self.evaluate(expression)
+            if value and value == previous:
+                return value
+            previous = value
+        raise BrowserError(f"{expression!r} did not settle in {timeout:.0f}s (last {value!r})")
+
     def screenshot(self, path: Path) -> Path:
         """Save the viewport as a PNG."""
         data = self.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": False})["data"]

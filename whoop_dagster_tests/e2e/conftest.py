@@ -22,24 +22,24 @@ from whoop_dagster.jobs import PIPELINE_JOB_NAME
 from whoop_dagster_tests.e2e.browser import find_chromium
 from whoop_dagster_tests.e2e.dagster_dev import DagsterDev, running_dagster_dev
 from whoop_dagster_tests.e2e.graphql import GraphQLError
+from whoop_dagster_tests.e2e.queries import (
+    CANCEL_BACKFILL,
+    CLAIMED_POOL_SLOTS,
+    FREE_POOL_SLOTS_OF_RUN,
+    IN_FLIGHT_RUNS,
+    PARTITION_BACKFILL,
+    RUN_STATUS,
+    TERMINATE_RUNS,
+)
 
 E2E_MARKER = "e2e: `dagster dev` + headless Chromium against the main run's DAGSTER_HOME (run with `make e2e`)"
 ARTIFACTS = environment.PROJECT_ROOT / "artifacts" / "e2e"
 
-#: How long teardown waits for queued or running runs (sensor or automation runs the
-#: daemon launched) before stopping `dagster dev`: stopping interrupts a running run, as
-#: Ctrl-C on `make dev` would, and the instance then shows it failed.
-DRAIN_TIMEOUT_SECONDS = 60.0
+#: How long teardown waits for the runs it cancels to stop before stopping ``dagster dev``.
+CANCEL_TIMEOUT_SECONDS = 90.0
 IN_FLIGHT_STATUSES = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"]
-
-IN_FLIGHT_RUNS = """
-query InFlightRuns($statuses: [RunStatus!]) {
-  runsOrError(filter: {statuses: $statuses}) {
-    __typename
-    ... on Runs { results { runId jobName status } }
-  }
-}
-"""
+BACKFILL_IN_FLIGHT_STATUSES = {"REQUESTED", "CANCELING", "FAILING"}
+FINISHED_RUN_STATUSES = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,18 +66,19 @@ class MainRunState:
 
 @pytest.fixture(scope="session")
 def main_run_state() -> MainRunState:
-    """The run's ``DAGSTER_HOME`` and warehouse (env vars, else the repo's defaults); skips if the job never ran."""
+    """The run's ``DAGSTER_HOME`` and warehouse (env vars, else the repo's defaults); fails if the job never ran."""
     home = environment.dagster_home().resolve()
     warehouse = environment.duckdb_path().resolve()
     hint = "run the main job first (`make run`, or `whoop-dagster demo` with the same DAGSTER_HOME)"
+    # Fail, not skip: `make e2e` runs `make run` first, and an all-skipped e2e run must not pass CI.
     if not (home / "dagster.yaml").is_file():
-        pytest.skip(f"no Dagster instance at {home}: {hint}")
+        pytest.fail(f"no Dagster instance at {home}: {hint}")
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs_count(dg.RunsFilter(job_name=PIPELINE_JOB_NAME))
     if runs == 0:
-        pytest.skip(f"no run of {PIPELINE_JOB_NAME} in {home}: {hint}")
+        pytest.fail(f"no run of {PIPELINE_JOB_NAME} in {home}: {hint}")
     if not warehouse.is_file():
-        pytest.skip(f"no warehouse at {warehouse}: {hint}")
+        pytest.fail(f"no warehouse at {warehouse}: {hint}")
     return MainRunState(dagster_home=home, duckdb_path=warehouse)
 
 
@@ -97,34 +98,104 @@ def artifacts_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def dagster_ui(main_run_state: MainRunState, artifacts_dir: Path) -> Iterator[DagsterDev]:
-    """``dagster dev`` on 127.0.0.1 against the main run's instance, code location loaded; stopped afterwards."""
+    """``dagster dev`` on 127.0.0.1 against the main run's instance, code location loaded; stopped afterwards.
+
+    Its daemon does what it does under ``make dev``: the endpoint sensors' first ticks queue
+    loads, the automation sensor rebuilds models after them. Before stopping, teardown cancels
+    whatever of that (and of the tests' backfills) is still queued or running, through the API
+    the UI's "Terminate" and "Cancel backfill" buttons use: no run is left interrupted (FAILURE),
+    STARTED or holding a pool slot, and no backfill left in progress, in the user's instance.
+    """
     with running_dagster_dev(
         dagster_home=main_run_state.dagster_home,
         duckdb_path=main_run_state.duckdb_path,
         log_path=artifacts_dir / "dagster-dev.log",
         cwd=environment.PROJECT_ROOT,
     ) as dev:
-        yield dev
-        drain_runs(dev, DRAIN_TIMEOUT_SECONDS)
+        free_pool_slots_of_finished_runs(dev)
+        try:
+            yield dev
+        finally:
+            cancel_work_in_flight(dev, CANCEL_TIMEOUT_SECONDS)
+            free_pool_slots_of_finished_runs(dev)
 
 
-def drain_runs(dev: DagsterDev, timeout: float) -> None:
-    """Wait (bounded) until no run is queued or in flight, so stopping interrupts nothing."""
+def cancel_work_in_flight(dev: DagsterDev, timeout: float) -> None:
+    """Cancel the tests' unfinished backfills and every queued or running run; wait (bounded) until
+    none is left in flight.
+
+    Canceled runs record their unmaterialized assets as skipped by a user, not failed, so
+    the UI shows no asset as failed because the test stopped ``dagster dev``, and their
+    pool slots are given back.
+    """
     deadline = time.monotonic() + timeout
+    canceled: dict[str, str] = {}
+    refused: dict[str, str] = {}
     runs: list[dict[str, Any]] = []
+    backfills: list[str] = []
     while time.monotonic() < deadline:
         try:
-            answer = dev.graphql.query(IN_FLIGHT_RUNS, statuses=IN_FLIGHT_STATUSES)["runsOrError"]
+            backfills = [backfill_id for backfill_id in dev.launched_backfills if backfill_in_flight(dev, backfill_id)]
+            for backfill_id in backfills:
+                if backfill_id not in canceled:
+                    dev.graphql.query(CANCEL_BACKFILL, id=backfill_id, timeout=30)
+                    canceled[backfill_id] = "backfill"
+            answer = dev.graphql.query(IN_FLIGHT_RUNS, statuses=IN_FLIGHT_STATUSES, timeout=10)["runsOrError"]
+            runs = answer.get("results", [])
+            new = [run for run in runs if run["runId"] not in canceled]
+            if new:
+                answer = dev.graphql.query(TERMINATE_RUNS, runIds=[run["runId"] for run in new], timeout=30)
+                results = answer["terminateRuns"].get("terminateRunResults", [])
+                # A run between queue and start may refuse; it is asked again on the next pass.
+                for run, result in zip(new, results, strict=False):
+                    if result["__typename"] == "TerminateRunSuccess":
+                        canceled[run["runId"]] = run["jobName"]
+                    else:
+                        refused[run["runId"]] = f"{result['__typename']}: {result.get('message')}"
         except (OSError, GraphQLError):
-            return  # the webserver is already gone: nothing left to wait for
-        runs = answer.get("results", [])
-        if not runs:
-            return
-        time.sleep(2)
-    warnings.warn(
-        f"stopping dagster dev with runs still queued or running (interrupted or left queued): {runs}",
-        stacklevel=1,
-    )
+            return  # the webserver is already gone: nothing left to cancel through it
+        if not runs and not backfills:
+            break
+        time.sleep(1)
+    if canceled:
+        print(f"\ncanceled {len(canceled)} run(s)/backfill(s) still in flight at the end: {canceled}")
+    if refused:
+        print(f"runs that refused to terminate at first: {refused}")
+    if runs or backfills:
+        warnings.warn(
+            f"stopping dagster dev with work still in flight after canceling: runs {runs} (last refusals:"
+            f" {refused}), backfills {backfills}",
+            stacklevel=1,
+        )
+
+
+def free_pool_slots_of_finished_runs(dev: DagsterDev) -> None:
+    """Give back pool slots still claimed by runs that have finished (the UI's "Free slots").
+
+    A run canceled or interrupted while a step held a ``warehouse_writer`` slot can leave the
+    claim behind, and nothing frees it unless the instance sets
+    ``run_monitoring.free_slots_after_run_end_seconds``: every later warehouse step (the
+    backfill here, the next ``make run``) would then wait for it forever.
+    """
+    try:
+        pools = dev.graphql.query(CLAIMED_POOL_SLOTS, timeout=10)["instance"]["concurrencyLimits"]
+        run_ids = sorted({slot["runId"] for pool in pools for slot in pool["claimedSlots"]})
+        freed = []
+        for run_id in run_ids:
+            run = dev.graphql.query(RUN_STATUS, runId=run_id, timeout=10)["runOrError"]
+            if run["__typename"] == "RunNotFoundError" or run.get("status") in FINISHED_RUN_STATUSES:
+                dev.graphql.query(FREE_POOL_SLOTS_OF_RUN, runId=run_id, timeout=10)
+                freed.append(run_id)
+    except (OSError, GraphQLError) as err:
+        warnings.warn(f"could not check the pools for slots of finished runs: {err}", stacklevel=1)
+        return
+    if freed:
+        print(f"\nfreed the pool slots still claimed by finished run(s) {freed}")
+
+
+def backfill_in_flight(dev: DagsterDev, backfill_id: str) -> bool:
+    answer = dev.graphql.query(PARTITION_BACKFILL, id=backfill_id, timeout=10)["partitionBackfillOrError"]
+    return answer.get("status") in BACKFILL_IN_FLIGHT_STATUSES
 
 
 @pytest.fixture(scope="session")

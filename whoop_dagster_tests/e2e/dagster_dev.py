@@ -8,10 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoop_dagster_tests.e2e.graphql import GraphQLClient, GraphQLError
@@ -45,11 +46,13 @@ class DagsterDevError(RuntimeError):
 
 @dataclass(frozen=True)
 class DagsterDev:
-    """A running ``dagster dev``: its webserver URL, GraphQL client and log file."""
+    """A running ``dagster dev``: its webserver URL, GraphQL client and log file, and the backfills
+    the tests launched on it (teardown cancels any still in progress)."""
 
     process: subprocess.Popen
     url: str
     log_path: Path
+    launched_backfills: list[str] = field(default_factory=list)
 
     @property
     def graphql(self) -> GraphQLClient:
@@ -80,13 +83,40 @@ def _default_interrupts() -> None:
 
 
 @contextmanager
+def sigterm_as_keyboard_interrupt() -> Iterator[None]:
+    """While inside: the first SIGTERM to this (pytest) process raises KeyboardInterrupt, so a CI
+    job's timeout or ``kill`` unwinds the fixtures and stops what they started; a second one kills."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
 def running_dagster_dev(
     *, dagster_home: Path, duckdb_path: Path, log_path: Path, cwd: Path, load_timeout: float = 240.0
 ) -> Iterator[DagsterDev]:
     """Start ``dagster dev`` on loopback against ``dagster_home``; yield once its code location has loaded.
 
-    Always stops the whole process group afterwards (webserver, daemon, code servers, runs).
+    Always stops the whole process group afterwards (webserver, daemon, code servers, runs),
+    also when this process is interrupted or sent SIGTERM.
     """
+    with sigterm_as_keyboard_interrupt():
+        yield from _run_dagster_dev(dagster_home, duckdb_path, log_path, cwd, load_timeout)
+
+
+def _run_dagster_dev(
+    dagster_home: Path, duckdb_path: Path, log_path: Path, cwd: Path, load_timeout: float
+) -> Iterator[DagsterDev]:
     port = free_loopback_port()
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "WHOOP_DUCKDB_PATH": str(duckdb_path)}
     log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ query AssetNodes {
     internalFreshnessPolicy { __typename }
     freshnessStatusInfo { freshnessStatus }
     partitionStats { numMaterialized numMaterializing numFailed numPartitions }
+    assetMaterializations(limit: 1) { runId timestamp }
   }
 }
 """
@@ -132,5 +133,68 @@ query RunsWithTag($key: String!, $value: String!) {
     }
     ... on PythonError { message }
   }
+}
+"""
+
+IN_FLIGHT_RUNS = """
+query InFlightRuns($statuses: [RunStatus!]) {
+  runsOrError(filter: {statuses: $statuses}) {
+    __typename
+    ... on Runs { results { runId jobName status } }
+  }
+}
+"""
+
+TERMINATE_RUNS = """
+mutation TerminateRuns($runIds: [String!]!) {
+  terminateRuns(runIds: $runIds, terminatePolicy: SAFE_TERMINATE) {
+    __typename
+    ... on TerminateRunsResult {
+      terminateRunResults {
+        __typename
+        ... on TerminateRunFailure { message }
+        ... on RunNotFoundError { message }
+        ... on PythonError { message }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+CANCEL_BACKFILL = """
+mutation CancelBackfill($id: String!) {
+  cancelPartitionBackfill(backfillId: $id) {
+    __typename
+    ... on CancelBackfillSuccess { backfillId }
+    ... on UnauthorizedError { message }
+    ... on PythonError { message }
+  }
+}
+"""
+
+CLAIMED_POOL_SLOTS = """
+query ClaimedPoolSlots {
+  instance {
+    concurrencyLimits {
+      concurrencyKey
+      claimedSlots { runId stepKey }
+    }
+  }
+}
+"""
+
+RUN_STATUS = """
+query RunStatus($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run { status }
+  }
+}
+"""
+
+FREE_POOL_SLOTS_OF_RUN = """
+mutation FreePoolSlotsOfRun($runId: String!) {
+  freeConcurrencySlotsForRun(runId: $runId)
 }
 """
