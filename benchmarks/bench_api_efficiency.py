@@ -18,7 +18,6 @@ returns for the window asked; single objects cost one request each.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import Counter
@@ -26,10 +25,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from benchlib import (
-    BENCH_DIR,
     COLLECTIONS,
+    WORKLOADS,
     Section,
     api_env,
+    benchmark_parser,
     by_endpoint,
     data_requests,
     data_statuses,
@@ -38,16 +38,15 @@ from benchlib import (
     full_history,
     log,
     min_requests,
+    publish,
     python_command,
     run_measured,
     table,
     window_counts,
     window_records,
     workspace,
-    write_section,
 )
 
-WORKLOADS = str(BENCH_DIR / "workloads.py")
 LOOKBACK_DAYS = 7  # the sensors' default (WHOOP_SENSOR_LOOKBACK_DAYS)
 ADVANCE_HOURS = 24
 # Access tokens expire on the emulator's clock; jumping it a day would turn the first request
@@ -262,11 +261,8 @@ def _findings(facts: dict[str, Any], ticks: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
-    section = measure()
-    write_section(section)
-    print(section.render("python benchmarks/bench_api_efficiency.py"))
-    return 0
+    benchmark_parser(__doc__).parse_args(argv)
+    return publish(measure())
 
 
 if __name__ == "__main__":

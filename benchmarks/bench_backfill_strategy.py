@@ -23,32 +23,30 @@ cost of storing Dagster's per-partition events.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import date, timedelta
 from typing import Any
 
 from benchlib import (
-    BENCH_DIR,
     IN_PROCESS,
     RAW_COLLECTION_KEYS,
+    WORKLOADS,
     Measured,
     Section,
     api_env,
+    benchmark_parser,
     data_requests,
     emulator,
     full_history,
     log,
     median,
+    publish,
     python_command,
     run_measured,
     table,
     tool,
     workspace,
-    write_section,
 )
-
-WORKLOADS = str(BENCH_DIR / "workloads.py")
 
 
 def _materialize(partition_args: list[str], executor: str | None) -> list[str]:
@@ -186,14 +184,11 @@ def measure(sample_days: int = 10, repeat: int = 1) -> Section:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--sample-days", type=int, default=10, help="per-partition runs measured (default 10)")
     parser.add_argument("--repeat", type=int, default=1, help="single-run repetitions, median reported (default 1)")
     args = parser.parse_args(argv)
-    section = measure(args.sample_days, args.repeat)
-    write_section(section)
-    print(section.render("python benchmarks/bench_backfill_strategy.py"))
-    return 0
+    return publish(measure(args.sample_days, args.repeat))
 
 
 if __name__ == "__main__":

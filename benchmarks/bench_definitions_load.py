@@ -26,7 +26,6 @@ import time by top-level package and the heaviest single imports.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import tempfile
@@ -38,14 +37,15 @@ from typing import Any
 from benchlib import (
     Measured,
     Section,
+    benchmark_parser,
     log,
     median,
+    publish,
     python_command,
     run_measured,
     table,
     tool,
     workspace,
-    write_section,
 )
 
 ONE_ASSET = '''"""The smallest Dagster code location: one asset."""
@@ -284,13 +284,10 @@ def measure(repeat: int = 5) -> Section:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--repeat", type=int, default=5, help="timed rounds, median reported (default 5)")
     args = parser.parse_args(argv)
-    section = measure(args.repeat)
-    write_section(section)
-    print(section.render("python benchmarks/bench_definitions_load.py"))
-    return 0
+    return publish(measure(args.repeat))
 
 
 if __name__ == "__main__":

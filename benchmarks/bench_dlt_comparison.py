@@ -25,7 +25,6 @@ imports it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from datetime import datetime
@@ -33,24 +32,24 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import (
-    BENCH_DIR,
     COLLECTIONS,
+    WORKLOADS,
     Measured,
     Section,
     api_env,
+    benchmark_parser,
     data_requests,
     emulator,
     full_history,
     log,
+    publish,
     python_command,
     run_measured,
     table,
     window_records,
     workspace,
-    write_section,
 )
 
-WORKLOADS = str(BENCH_DIR / "workloads.py")
 ADVANCE_HOURS = 24
 TOKEN_TTL_S = 14 * 86_400  # outlives the 24 h clock jump (dlt is given a static bearer token)
 PROJECT_TABLES = {name: f"raw.{name}" for name in COLLECTIONS}
@@ -359,11 +358,8 @@ def _stale_detail(path: Path, expected: dict[str, dict[str, int]], cursors: dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
-    section = measure()
-    write_section(section)
-    print(section.render("python benchmarks/bench_dlt_comparison.py"))
-    return 0
+    benchmark_parser(__doc__).parse_args(argv)
+    return publish(measure())
 
 
 if __name__ == "__main__":

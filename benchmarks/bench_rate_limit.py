@@ -16,32 +16,31 @@ fast as the limit allows.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from datetime import timedelta
 from typing import Any
 
 from benchlib import (
-    BENCH_DIR,
     COLLECTIONS,
+    WORKLOADS,
     Section,
     api_env,
+    benchmark_parser,
     data_entries,
     day_start,
     emulator,
     full_history,
     log,
     min_requests,
+    publish,
     python_command,
     run_measured,
     table,
     window_counts,
     workspace,
-    write_section,
 )
 
-WORKLOADS = str(BENCH_DIR / "workloads.py")
 LIMIT_PER_MINUTE = 100
 
 
@@ -150,13 +149,10 @@ def _waits(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--days", type=int, default=1600, help="days of history to backfill (default 1600)")
     args = parser.parse_args(argv)
-    section = measure(args.days)
-    write_section(section)
-    print(section.render("python benchmarks/bench_rate_limit.py"))
-    return 0
+    return publish(measure(args.days))
 
 
 if __name__ == "__main__":

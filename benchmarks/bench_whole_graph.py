@@ -19,7 +19,6 @@ shape of the curve; 365 and 730 are the sizes asked about).
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import re
@@ -29,19 +28,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchlib import (
-    BENCH_DIR,
+    WORKLOADS,
     Measured,
     Section,
+    benchmark_parser,
     log,
+    publish,
     python_command,
     run_measured,
     table,
     tool,
     workspace,
-    write_section,
 )
 
-WORKLOADS = str(BENCH_DIR / "workloads.py")
 RATE_LIMIT_PAUSE = re.compile(r"(?:pausing|waiting) ([\d.]+) s (?:until it resets|before trying again)")
 
 
@@ -232,16 +231,13 @@ def measure(sizes: tuple[int, ...] = (182, 365, 730), repeat: int = 2) -> Sectio
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--repeat", type=int, default=2, help="rounds over the sizes; fastest kept (default 2)")
     parser.add_argument(
         "--days", type=int, nargs="+", default=[182, 365, 730], help="history sizes (default 182 365 730)"
     )
     args = parser.parse_args(argv)
-    section = measure(tuple(args.days), args.repeat)
-    write_section(section)
-    print(section.render("python benchmarks/bench_whole_graph.py"))
-    return 0
+    return publish(measure(tuple(args.days), args.repeat))
 
 
 if __name__ == "__main__":

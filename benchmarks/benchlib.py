@@ -11,6 +11,7 @@ directory: the benchmarks never touch ``.dagster_home/`` or ``data/``.
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import platform
@@ -36,6 +37,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 BENCH_DIR = REPO / "benchmarks"
 RESULTS = BENCH_DIR / "RESULTS.md"
+#: The workloads every benchmark measures as separate processes (``python workloads.py --help``).
+WORKLOADS = str(BENCH_DIR / "workloads.py")
 VENV_BIN = Path(sys.executable).parent
 PAGE_SIZE = 25
 COLLECTIONS = ("cycle", "sleep", "recovery", "workout")
@@ -528,3 +531,15 @@ def write_section(
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     RESULTS.write_text(text)
+
+
+def benchmark_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The command-line parser of a benchmark script, its module docstring as the help text."""
+    return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def publish(section: Section) -> int:
+    """Write ``section`` into RESULTS.md and print it; the script's exit status."""
+    write_section(section)
+    print(section.render(command_line()))
+    return 0

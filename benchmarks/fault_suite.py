@@ -12,11 +12,10 @@ assertions decide pass or fail, and a failing suite is reported as such.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 
-from benchlib import REPO, Section, clean_env, log, run_measured, tool, write_section
+from benchlib import REPO, Section, benchmark_parser, clean_env, log, publish, run_measured, tool
 
 SUMMARY_MD = REPO / "artifacts" / "fault_summary.md"
 COMMAND = [tool("pytest"), "whoop_dagster_tests/faults", "-p", "no:xdist", "-q"]
@@ -62,11 +61,8 @@ def _last_line(stdout: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
-    section = measure()
-    write_section(section)
-    print(section.render("python benchmarks/fault_suite.py"))
-    return 0
+    benchmark_parser(__doc__).parse_args(argv)
+    return publish(measure())
 
 
 if __name__ == "__main__":

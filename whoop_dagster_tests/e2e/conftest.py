@@ -19,16 +19,14 @@ import pytest
 
 from whoop_dagster import environment
 from whoop_dagster.jobs import PIPELINE_JOB_NAME
+from whoop_dagster.pool_slots import release_abandoned_slots
 from whoop_dagster_tests.e2e.browser import find_chromium
 from whoop_dagster_tests.e2e.dagster_dev import DagsterDev, running_dagster_dev
 from whoop_dagster_tests.e2e.graphql import GraphQLError
 from whoop_dagster_tests.e2e.queries import (
     CANCEL_BACKFILL,
-    CLAIMED_POOL_SLOTS,
-    FREE_POOL_SLOTS_OF_RUN,
     IN_FLIGHT_RUNS,
     PARTITION_BACKFILL,
-    RUN_STATUS,
     TERMINATE_RUNS,
 )
 
@@ -39,7 +37,6 @@ ARTIFACTS = environment.PROJECT_ROOT / "artifacts" / "e2e"
 CANCEL_TIMEOUT_SECONDS = 90.0
 IN_FLIGHT_STATUSES = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"]
 BACKFILL_IN_FLIGHT_STATUSES = {"REQUESTED", "CANCELING", "FAILING"}
-FINISHED_RUN_STATUSES = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -106,18 +103,20 @@ def dagster_ui(main_run_state: MainRunState, artifacts_dir: Path) -> Iterator[Da
     the UI's "Terminate" and "Cancel backfill" buttons use: no run is left interrupted (FAILURE),
     STARTED or holding a pool slot, and no backfill left in progress, in the user's instance.
     """
-    with running_dagster_dev(
-        dagster_home=main_run_state.dagster_home,
-        duckdb_path=main_run_state.duckdb_path,
-        log_path=artifacts_dir / "dagster-dev.log",
-        cwd=environment.PROJECT_ROOT,
-    ) as dev:
-        free_pool_slots_of_finished_runs(dev)
-        try:
-            yield dev
-        finally:
-            cancel_work_in_flight(dev, CANCEL_TIMEOUT_SECONDS)
-            free_pool_slots_of_finished_runs(dev)
+    release_pool_slots(main_run_state.dagster_home)
+    try:
+        with running_dagster_dev(
+            dagster_home=main_run_state.dagster_home,
+            duckdb_path=main_run_state.duckdb_path,
+            log_path=artifacts_dir / "dagster-dev.log",
+            cwd=environment.PROJECT_ROOT,
+        ) as dev:
+            try:
+                yield dev
+            finally:
+                cancel_work_in_flight(dev, CANCEL_TIMEOUT_SECONDS)
+    finally:
+        release_pool_slots(main_run_state.dagster_home)
 
 
 def cancel_work_in_flight(dev: DagsterDev, timeout: float) -> None:
@@ -169,28 +168,17 @@ def cancel_work_in_flight(dev: DagsterDev, timeout: float) -> None:
         )
 
 
-def free_pool_slots_of_finished_runs(dev: DagsterDev) -> None:
-    """Give back pool slots still claimed by runs that have finished (the UI's "Free slots").
+def release_pool_slots(dagster_home: Path) -> None:
+    """Give back pool slots still claimed by finished runs, or by runs whose process is gone.
 
-    A run canceled or interrupted while a step held a ``warehouse_writer`` slot can leave the
-    claim behind, and nothing frees it unless the instance sets
-    ``run_monitoring.free_slots_after_run_end_seconds``: every later warehouse step (the
-    backfill here, the next ``make run``) would then wait for it forever.
+    A run canceled or interrupted while a step held the ``warehouse_writer`` slot can leave the
+    claim behind; every later warehouse step (the backfill here, the next ``make run``) would
+    then wait for it forever. The project's own remedy, as ``make run`` applies it.
     """
-    try:
-        pools = dev.graphql.query(CLAIMED_POOL_SLOTS, timeout=10)["instance"]["concurrencyLimits"]
-        run_ids = sorted({slot["runId"] for pool in pools for slot in pool["claimedSlots"]})
-        freed = []
-        for run_id in run_ids:
-            run = dev.graphql.query(RUN_STATUS, runId=run_id, timeout=10)["runOrError"]
-            if run["__typename"] == "RunNotFoundError" or run.get("status") in FINISHED_RUN_STATUSES:
-                dev.graphql.query(FREE_POOL_SLOTS_OF_RUN, runId=run_id, timeout=10)
-                freed.append(run_id)
-    except (OSError, GraphQLError) as err:
-        warnings.warn(f"could not check the pools for slots of finished runs: {err}", stacklevel=1)
-        return
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        freed = release_abandoned_slots(instance)
     if freed:
-        print(f"\nfreed the pool slots still claimed by finished run(s) {freed}")
+        print(f"\nfreed the pool slots still claimed by run(s) {freed}")
 
 
 def backfill_in_flight(dev: DagsterDev, backfill_id: str) -> bool:

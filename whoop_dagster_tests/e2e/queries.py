@@ -172,29 +172,3 @@ mutation CancelBackfill($id: String!) {
   }
 }
 """
-
-CLAIMED_POOL_SLOTS = """
-query ClaimedPoolSlots {
-  instance {
-    concurrencyLimits {
-      concurrencyKey
-      claimedSlots { runId stepKey }
-    }
-  }
-}
-"""
-
-RUN_STATUS = """
-query RunStatus($runId: ID!) {
-  runOrError(runId: $runId) {
-    __typename
-    ... on Run { status }
-  }
-}
-"""
-
-FREE_POOL_SLOTS_OF_RUN = """
-mutation FreePoolSlotsOfRun($runId: String!) {
-  freeConcurrencySlotsForRun(runId: $runId)
-}
-"""

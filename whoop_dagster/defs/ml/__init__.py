@@ -19,18 +19,17 @@ if TYPE_CHECKING:
     from whoop_dagster.warehouse import WarehouseResource
 
 
-def build_ml_definitions(warehouse: WarehouseResource, dbt_assets: dg.AssetsDefinition | None = None) -> dg.Definitions:
+def build_ml_definitions(warehouse: WarehouseResource) -> dg.Definitions:
     """``ml/recovery_forecast`` and ``ml/recovery_anomalies`` (with their checks) and ``ml_io_manager``.
 
-    Both read the marts from ``warehouse`` and write their tables there (schema ``ml``). Pass the
-    dbt assets to take the marts' keys from the manifest (``get_asset_key_for_model``); without
-    them the keys follow the translator's rule ``["marts", <model>]``. The assets also need the
+    Both read the marts from ``warehouse`` and write their tables there (schema ``ml``); they
+    name the marts by the dbt translator's rule ``["marts", <model>]``. The assets also need the
     ``warehouse`` resource, which the code location's definitions provide.
     """
     from whoop_dagster.defs.ml.assets import ML_IO_MANAGER_KEY, build_ml_assets, build_ml_io_manager
 
     return dg.Definitions(
-        assets=build_ml_assets(warehouse.kind, dbt_assets),
+        assets=build_ml_assets(warehouse.kind),
         resources={ML_IO_MANAGER_KEY: build_ml_io_manager(warehouse)},
     )
 

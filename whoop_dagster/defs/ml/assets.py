@@ -102,17 +102,13 @@ def estimator_factory(spec: ModelSpec) -> Any:
     return lambda: build_estimator(spec)
 
 
-def mart_asset_keys(dbt_assets: dg.AssetsDefinition | None = None) -> dict[str, dg.AssetKey]:
+def mart_asset_keys() -> dict[str, dg.AssetKey]:
     """The asset key of each mart the ML assets read, by model name.
 
-    From the dbt manifest when the dbt assets are given (``get_asset_key_for_model``), else by the
-    translator's rule ``["marts", <model>]`` — the same keys, without parsing anything (tests).
+    By the dbt translator's rule ``["marts", <model>]``, so loading the ML assets needs neither
+    ``dagster_dbt`` nor the manifest; ``test_definitions.py`` checks every key is a dbt asset.
     """
-    if dbt_assets is None:
-        return {model: dg.AssetKey(["marts", model]) for model in MART_MODELS}
-    from dagster_dbt import get_asset_key_for_model
-
-    return {model: get_asset_key_for_model([dbt_assets], model) for model in MART_MODELS}
+    return {model: dg.AssetKey(["marts", model]) for model in MART_MODELS}
 
 
 def ml_automation_condition() -> dg.AutomationCondition:
@@ -417,9 +413,9 @@ def _markdown_rows(frame: pd.DataFrame) -> str:
     return header + "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False))
 
 
-def build_ml_assets(warehouse_kind: str, dbt_assets: dg.AssetsDefinition | None = None) -> list[dg.AssetsDefinition]:
-    """Both ML assets, depending on the marts' keys (from the dbt assets when given)."""
-    keys = mart_asset_keys(dbt_assets)
+def build_ml_assets(warehouse_kind: str) -> list[dg.AssetsDefinition]:
+    """Both ML assets, depending on the marts' keys."""
+    keys = mart_asset_keys()
     return [
         build_forecast_asset(list(keys.values()), warehouse_kind),
         build_anomalies_asset(keys["fact_daily_recovery"], warehouse_kind),
