@@ -67,7 +67,7 @@ def test_every_upstream_of_every_asset_is_defined_here():
 LOAD_PROBE = """
 import json, sys
 import whoop_dagster.definitions
-heavy = ["sklearn", "dagster_snowflake", "dagster_snowflake_pandas", "snowflake.connector", "dbt.cli.main",
+heavy = ["sklearn", "dagster_snowflake", "dagster_snowflake_pandas", "snowflake.connector", "dagster_dbt", "dbt",
          "matplotlib"]
 print(json.dumps([m for m in heavy if m in sys.modules]))
 """

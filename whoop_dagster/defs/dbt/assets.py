@@ -1,26 +1,26 @@
-"""The dbt models as Dagster assets, and the dbt CLI resource.
+"""The dbt models as Dagster assets, and the ``dbt`` resource.
 
 Factories, cached: importing this module does nothing but import; building the assets reads
-the prepared manifest (never parses dbt). Every dbt test becomes an asset check, and
-error-severity tests are *blocking*: ``dbt build`` skips everything downstream of a failed
-one inside the run, the step then fails, so downstream Dagster assets (ML) do not run either,
-and later automation waits until the check passes again.
-
-Imports ``dagster_dbt`` at module level: :mod:`whoop_dagster.defs.dbt` imports this module
-only inside its build function.
+the prepared manifest (never parses dbt) and imports neither dagster-dbt nor dbt
+(:mod:`whoop_dagster.defs.dbt.specs` builds the specs dagster-dbt would). Every dbt test
+becomes an asset check, and error-severity tests are *blocking*: ``dbt build`` skips
+everything downstream of a failed one inside the run, the step then fails, so downstream
+Dagster assets (ML) do not run either, and later automation waits until the check passes again.
 """
 
 # No `from __future__ import annotations` here: Dagster reads the asset function's annotations
-# (the `DbtBuildConfig` run config, the `DbtCliResource` resource) at definition time.
+# (the `DbtBuildConfig` run config) at definition time.
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
 
-from whoop_dagster.defs.dbt.project import dbt_executable, dbt_project, require_manifest, warehouse_kind
-from whoop_dagster.defs.dbt.translator import WhoopDbtTranslator
+from whoop_dagster import environment
+from whoop_dagster.defs.dbt.project import MANIFEST_PATH, dbt_executable, require_manifest, warehouse_kind
+from whoop_dagster.defs.dbt.resource import WhoopDbtResource
+from whoop_dagster.defs.dbt.selection import DBT_SELECT_TAG, DEFAULT_SELECT
+from whoop_dagster.defs.dbt.specs import DbtManifest, DbtSpecBuilder
 
 #: Every step that writes the warehouse runs in this pool (limit 1 locally: DuckDB has one
 #: writer per file). The raw assets use the same name (whoop_dagster/defs/raw/assets.py).
@@ -48,60 +48,31 @@ def partitioned_raw_keys() -> list[dg.AssetKey]:
 
 
 @cache
-def build_dbt_translator(target: str | None = None) -> WhoopDbtTranslator:
-    """The project's translator for a dbt target (default: the deployment's)."""
-    project = dbt_project(target)
-    return WhoopDbtTranslator(
-        warehouse_kind=warehouse_kind(project.target or "local"), partitioned_sources=partitioned_raw_keys()
+def build_dbt_assets(target: str | None = None) -> dg.AssetsDefinition:
+    """Every dbt model, seed and snapshot of ``whoop_dbt`` as one multi-asset (subsettable), tests as checks."""
+    builder = DbtSpecBuilder(
+        DbtManifest.read(require_manifest(MANIFEST_PATH)),
+        warehouse_kind=warehouse_kind(target or environment.dbt_target()),
+        partitioned_sources=partitioned_raw_keys(),
     )
 
-
-@cache
-def build_dbt_assets(target: str | None = None) -> dg.AssetsDefinition:
-    """Every dbt model, seed and snapshot of ``whoop_dbt`` as one multi-asset (subsettable)."""
-    project = dbt_project(target)
-
-    @dbt_assets(
-        manifest=require_manifest(project),
-        project=project,
-        dagster_dbt_translator=build_dbt_translator(target),
+    @dg.multi_asset(
         name=DBT_ASSETS_NAME,
+        specs=builder.asset_specs(),
+        check_specs=builder.check_specs(),
+        can_subset=True,
+        required_resource_keys={"dbt"},
+        op_tags={DBT_SELECT_TAG: DEFAULT_SELECT},
         pool=WAREHOUSE_POOL,
     )
-    def whoop_dbt_models(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
-    ) -> Iterator[Any]:
-        try:
-            yield from (
-                dbt.cli(dbt_build_args(config), context=context).stream().fetch_row_counts().fetch_column_metadata()
-            )
-        finally:
-            release_in_process_duckdb()
+    def whoop_dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig) -> Iterator[Any]:
+        from whoop_dagster.defs.dbt.execution import run_dbt  # dagster-dbt and dbt, only in the step
+
+        yield from run_dbt(context, context.resources.dbt, dbt_build_args(config))
 
     return whoop_dbt_models
 
 
-def release_in_process_duckdb() -> None:
-    """Close the DuckDB database that dbt-duckdb keeps open in this process after the dbt step.
-
-    ``fetch_row_counts``/``fetch_column_metadata`` query through the dbt adapter inside the
-    Dagster process, and dbt-duckdb caches that database handle at class level. With the
-    in-process executor (``make run``) the next step's own DuckDB connection, opened with a
-    different configuration, would then fail ("Can't open a connection to same database file
-    with a different configuration"). A no-op for Snowflake targets.
-    """
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # dbt-duckdb not installed: nothing to release
-        return
-    # Close the environment's database first: cursors that dagster-dbt's adapter still holds
-    # keep it alive otherwise, and `close_all_connections` only drops the class reference.
-    environment = DuckDBConnectionManager._ENV
-    if environment is not None:
-        environment.close()
-    DuckDBConnectionManager.close_all_connections()
-
-
-def build_dbt_resource(target: str | None = None) -> DbtCliResource:
-    """The dbt CLI resource for a dbt target (default: the deployment's)."""
-    return DbtCliResource(project_dir=dbt_project(target), dbt_executable=dbt_executable())
+def build_dbt_resource(target: str | None = None) -> WhoopDbtResource:
+    """The ``dbt`` resource for a dbt target (default: the deployment's)."""
+    return WhoopDbtResource(target=target or environment.dbt_target(), dbt_executable=dbt_executable())

@@ -57,14 +57,14 @@ def dbt_project(target: str | None = None) -> DbtProject:
     )
 
 
-def require_manifest(project: DbtProject) -> Path:
+def require_manifest(path: Path = MANIFEST_PATH) -> Path:
     """The prepared manifest's path, or an error that says how to prepare it."""
-    if not project.manifest_path.exists():
+    if not path.exists():
         raise ManifestNotPreparedError(
-            f"dbt manifest not found at {project.manifest_path}. Prepare it once per build with "
+            f"dbt manifest not found at {path}. Prepare it once per build with "
             "`python -m whoop_dagster.defs.dbt.prepare` (`make prepare`); loading the definitions never parses dbt."
         )
-    return project.manifest_path
+    return path
 
 
 def dbt_executable() -> str:

@@ -1,90 +1,44 @@
-"""How dbt resources become Dagster assets: one translator, driven by rules, not by file paths.
+"""The dagster-dbt translator with the project's rules, used where dbt runs.
 
-- **Layer** of a node: its folder under ``models/`` (``staging``, ``intermediate``, ``marts``,
-  ``metrics``); seeds belong to ``staging`` and snapshots to ``intermediate``.
-- **Key** ``[layer, name]`` (``staging/stg_cycle``, ``marts/fact_sleep``); sources keep
-  dagster-dbt's default ``[source_name, table]``, i.e. ``raw/cycle`` — the raw assets' keys.
-- **Group** = layer, **owners** per layer, **kinds** ``{dbt, duckdb|snowflake}`` from the target.
-- **Freshness**: a time window per layer (raw data arrives daily; each layer allows a little more).
-- **Automation**: :func:`~whoop_dagster.defs.dbt.automation.dbt_model_condition` for nodes with
-  parents, :func:`~whoop_dagster.defs.dbt.automation.dbt_root_condition` for those without
-  (``dim_date``, seeds), which nothing upstream would ever trigger.
-- dbt tests become asset checks; error-severity tests are **blocking** (dagster-dbt's default).
+The rules themselves live in :mod:`whoop_dagster.defs.dbt.layers`; loading the code location
+builds the dbt assets from them without dagster-dbt (:mod:`whoop_dagster.defs.dbt.specs`).
+This translator applies the same functions for what dagster-dbt does at run time (the keys of
+dbt events, check keys, selection), and ``whoop_dagster_tests/dbt/test_specs.py`` proves the
+two give identical assets and checks. dbt tests become asset checks; error-severity tests are
+**blocking** (dagster-dbt's default).
 
-Imports ``dagster_dbt`` at module level: import this module only inside functions (see
-:mod:`whoop_dagster.defs.dbt`).
+Imports ``dagster_dbt`` at module level: import this module only inside functions that run dbt.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-from whoop_dagster.defs.dbt.automation import dbt_model_condition, dbt_root_condition
+from whoop_dagster.defs.dbt.layers import (
+    ASSET_RESOURCE_TYPES,
+    LAYER_POLICIES,
+    LAYERS,
+    UnknownLayerError,
+    apply_layer_rules,
+    layer_asset_key,
+    layer_of,
+)
 
 if TYPE_CHECKING:
     from dagster_dbt import DbtProject
 
-LAYERS: tuple[str, ...] = ("staging", "intermediate", "marts", "metrics")
-
-_KIND_TAG_PREFIX = "dagster/kind/"
-
-#: Layer of the resource types that do not live under models/.
-_LAYER_OF_RESOURCE_TYPE = {"seed": "staging", "snapshot": "intermediate"}
-
-
-@dataclass(frozen=True)
-class LayerPolicy:
-    """What every asset of a layer shares."""
-
-    owners: tuple[str, ...]
-    warn_after: timedelta
-    fail_after: timedelta
-
-    @property
-    def freshness_policy(self) -> dg.FreshnessPolicy:
-        return dg.FreshnessPolicy.time_window(fail_window=self.fail_after, warn_window=self.warn_after)
-
-
-#: New raw data lands at least daily (a new cycle, sleep and recovery every day), and each
-#: landing rebuilds its dependents, so a model older than a day means the pipeline is stuck.
-#: Each layer allows an hour more than the one below it for the runs in between.
-LAYER_POLICIES: Mapping[str, LayerPolicy] = {
-    "staging": LayerPolicy(("team:analytics-engineering",), timedelta(hours=13), timedelta(hours=26)),
-    "intermediate": LayerPolicy(("team:analytics-engineering",), timedelta(hours=14), timedelta(hours=27)),
-    "marts": LayerPolicy(("team:analytics-engineering",), timedelta(hours=15), timedelta(hours=28)),
-    "metrics": LayerPolicy(
-        ("team:analytics-engineering", "team:data-science"), timedelta(hours=16), timedelta(hours=29)
-    ),
-}
-
-
-class UnknownLayerError(ValueError):
-    """A dbt node lives outside the known layer folders."""
-
-
-def layer_of(props: Mapping[str, Any]) -> str:
-    """The layer of a dbt model, seed or snapshot (raises for anything else)."""
-    resource_type = props["resource_type"]
-    if resource_type in _LAYER_OF_RESOURCE_TYPE:
-        return _LAYER_OF_RESOURCE_TYPE[resource_type]
-    fqn: Sequence[str] = props.get("fqn", ())
-    folder = fqn[1] if len(fqn) > 2 else None  # fqn = [project, folder, ..., name]
-    if resource_type == "model" and folder in LAYERS:
-        return folder
-    raise UnknownLayerError(
-        f"dbt {resource_type} {props.get('unique_id')} is not under models/{{{','.join(LAYERS)}}}/: "
-        "put it in a layer folder so it gets a key, a group, owners and a freshness policy"
-    )
+__all__ = ["LAYERS", "LAYER_POLICIES", "UnknownLayerError", "WhoopDbtTranslator", "layer_of"]
 
 
 class WhoopDbtTranslator(DagsterDbtTranslator):
-    """The rules above. ``warehouse_kind`` is ``duckdb`` or ``snowflake`` (from the dbt target)."""
+    """The rules of :mod:`~whoop_dagster.defs.dbt.layers`.
+
+    ``warehouse_kind`` is ``duckdb`` or ``snowflake`` (from the dbt target).
+    """
 
     def __init__(
         self,
@@ -99,7 +53,7 @@ class WhoopDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return super().get_asset_key(dbt_resource_props)
-        return dg.AssetKey([layer_of(dbt_resource_props), dbt_resource_props["name"]])
+        return layer_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
@@ -109,16 +63,6 @@ class WhoopDbtTranslator(DagsterDbtTranslator):
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
-        if props["resource_type"] not in ("model", "seed", "snapshot"):
+        if props["resource_type"] not in ASSET_RESOURCE_TYPES:
             return spec
-        layer = layer_of(props)
-        policy = LAYER_POLICIES[layer]
-        condition = dbt_model_condition(self.partitioned_sources) if spec.deps else dbt_root_condition()
-        return spec.replace_attributes(
-            owners=list(policy.owners),
-            kinds={"dbt", self.warehouse_kind},
-            freshness_policy=policy.freshness_policy,
-            automation_condition=condition,
-            # Kinds live in the tags as `dagster/kind/<kind>`: drop the manifest's, keep the rest.
-            tags={**{k: v for k, v in spec.tags.items() if not k.startswith(_KIND_TAG_PREFIX)}, "whoop/layer": layer},
-        )
+        return apply_layer_rules(spec, props, self.warehouse_kind, self.partitioned_sources)
