@@ -147,15 +147,13 @@ def build_warehouse(deployment: environment.Deployment | None = None) -> Warehou
 
         return DuckDBWarehouse(path=str(environment.duckdb_path()))
 
-    from dagster_snowflake import SnowflakeResource
-
     from whoop_dagster.warehouse.snowflake import SnowflakeWarehouse
 
-    return SnowflakeWarehouse(snowflake=SnowflakeResource(**snowflake_resource_args()))
+    return SnowflakeWarehouse(**snowflake_resource_args())
 
 
 def snowflake_resource_args() -> dict[str, Any]:
-    """Arguments of ``SnowflakeResource`` from ``SNOWFLAKE_*`` env vars.
+    """Arguments of :class:`SnowflakeWarehouse` (``SnowflakeResource``'s settings) from ``SNOWFLAKE_*`` env vars.
 
     Password or key-pair auth, whichever is set; ``SNOWFLAKE_HOST``/``SNOWFLAKE_PORT``/
     ``SNOWFLAKE_PROTOCOL`` point the connector elsewhere (the fakesnow server in CI).

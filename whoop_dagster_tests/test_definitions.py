@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -69,18 +70,36 @@ import json, sys
 import whoop_dagster.definitions
 heavy = ["sklearn", "dagster_snowflake", "dagster_snowflake_pandas", "snowflake.connector", "dagster_dbt", "dbt",
          "matplotlib"]
-print(json.dumps([m for m in heavy if m in sys.modules]))
+warehouse = whoop_dagster.definitions.defs.resources["warehouse"].kind
+print(json.dumps({"heavy": [m for m in heavy if m in sys.modules], "warehouse": warehouse}))
 """
 
 
-def test_loading_the_local_code_location_imports_no_heavy_or_foreign_integration():
+#: Dummy deployment settings: loading the prod definitions reads them but connects to nothing.
+PROD_ENV = {
+    "WHOOP_DEPLOYMENT": "prod",
+    "SNOWFLAKE_ACCOUNT": "test-account",
+    "SNOWFLAKE_USER": "test_user",
+    "SNOWFLAKE_PASSWORD": "test-password",
+    "SNOWFLAKE_DATABASE": "WHOOP",
+    "WHOOP_CLIENT_ID": "test-client",
+    "WHOOP_CLIENT_SECRET": "test-secret",
+    "WHOOP_REFRESH_TOKEN": "test-refresh",
+}
+
+
+@pytest.mark.parametrize("mode", ["local", "prod"])
+def test_loading_the_code_location_imports_no_heavy_integration(mode: str):
+    """Neither dbt, dagster-dbt, the Snowflake libraries nor scikit-learn load before a step needs them."""
     result = subprocess.run(
         [sys.executable, "-c", LOAD_PROBE],
         cwd=ROOT,
-        env=_clean_env(),
+        env=_clean_env(**(PROD_ENV if mode == "prod" else {})),
         capture_output=True,
         text=True,
         timeout=300,
         check=True,
     )
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded["warehouse"] == ("snowflake" if mode == "prod" else "duckdb")
+    assert loaded["heavy"] == []

@@ -1,9 +1,11 @@
 """The deployed warehouse: Snowflake through ``dagster-snowflake``.
 
-Imported only by branch and prod deployments (the Snowflake libraries take
-seconds to import). Identifiers are created quoted in upper case so that the
-unquoted lower-case names used everywhere else (dbt included) resolve to them,
-and ``end`` — a reserved word — stays usable.
+Imported only by branch and prod deployments. The resource holds the connection settings as
+plain fields and creates dagster-snowflake's ``SnowflakeResource`` only when it connects:
+``import dagster_snowflake`` takes seconds (it imports Snowpark, and dagster-dbt with dbt-core
+for its components), and loading the code location needs none of it. Identifiers are created
+quoted in upper case so that the unquoted lower-case names used everywhere else (dbt included)
+resolve to them, and ``end`` — a reserved word — stays usable.
 """
 
 from __future__ import annotations
@@ -12,20 +14,49 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dagster_snowflake import SnowflakeResource
-
 from whoop_dagster.warehouse.base import WarehouseResource
+
+#: The settings handed to ``dagster_snowflake.SnowflakeResource`` (those that are set).
+_CONNECTION_FIELDS = (
+    "account",
+    "user",
+    "database",
+    "password",
+    "private_key",
+    "private_key_password",
+    "role",
+    "warehouse",
+    "autocommit",
+    "additional_snowflake_connection_args",
+)
 
 
 class SnowflakeWarehouse(WarehouseResource):
-    """A Snowflake database reached through a :class:`dagster_snowflake.SnowflakeResource`.
+    """A Snowflake database, reached through a ``dagster_snowflake.SnowflakeResource`` made per connection.
 
-    Configure the nested resource with ``autocommit=False``: writes here own
-    their transactions.
+    The fields are ``SnowflakeResource``'s (secrets as ``dg.EnvVar``, resolved at run time).
+    Leave ``autocommit`` unset or ``False``: writes here own their transactions.
     """
 
-    snowflake: SnowflakeResource
+    account: str
+    user: str
+    database: str
+    password: str | None = None
+    private_key: str | None = None
+    private_key_password: str | None = None
+    role: str | None = None
+    warehouse: str | None = None
+    autocommit: bool | None = None
+    #: Passed to ``snowflake.connector.connect`` (``host``/``port``/``protocol`` for fakesnow in CI).
+    additional_snowflake_connection_args: dict[str, Any] | None = None
     paramstyle: str = "pyformat"
+
+    def snowflake_resource(self) -> Any:
+        """dagster-snowflake's resource with these settings (imports dagster-snowflake on first use)."""
+        from dagster_snowflake import SnowflakeResource
+
+        settings = {name: getattr(self, name) for name in _CONNECTION_FIELDS}
+        return SnowflakeResource(**{name: value for name, value in settings.items() if value is not None})
 
     @property
     def kind(self) -> str:
@@ -35,7 +66,7 @@ class SnowflakeWarehouse(WarehouseResource):
     def connect(self) -> Iterator[Any]:
         # SnowflakeResource.get_connection() neither rolls back nor closes when the
         # caller's block raises; do both here so a failed write leaves nothing open.
-        manager = self.snowflake.get_connection()
+        manager = self.snowflake_resource().get_connection()
         connection = manager.__enter__()
         try:
             yield connection
@@ -48,7 +79,7 @@ class SnowflakeWarehouse(WarehouseResource):
         manager.__exit__(None, None, None)  # commits (autocommit off) and closes
 
     def dbapi_connection(self) -> Any:
-        return self.snowflake.get_connection().__enter__()
+        return self.snowflake_resource().get_connection().__enter__()
 
     def quote(self, identifier: str) -> str:
         return f'"{identifier.upper()}"'

@@ -68,12 +68,10 @@ def fakesnow_server(database: str | None = None) -> Iterator[dict[str, Any]]:
 
 def snowflake_warehouse(kwargs: dict[str, Any]) -> Any:
     """A :class:`SnowflakeWarehouse` pointed at the fakesnow server described by ``kwargs``."""
-    from dagster_snowflake import SnowflakeResource
-
     from whoop_dagster.warehouse.snowflake import SnowflakeWarehouse
 
     extra = {k: v for k, v in kwargs.items() if k not in (*CONNECTION_KEYS_FOR_RESOURCE, "database")}
-    resource = SnowflakeResource(
+    return SnowflakeWarehouse(
         account=kwargs["account"],
         user=kwargs["user"],
         password=kwargs["password"],
@@ -81,4 +79,3 @@ def snowflake_warehouse(kwargs: dict[str, Any]) -> Any:
         autocommit=False,
         additional_snowflake_connection_args=extra,
     )
-    return SnowflakeWarehouse(snowflake=resource)
