@@ -6,9 +6,11 @@ Dagster's CLI, importing the module, building and validating the definitions.
 
 - ``one_asset``: a one-asset project written to a temporary directory, the floor of
   any Dagster code location on this machine;
-- ``one_asset`` + ``import dagster_dbt``: what a local code location with dbt assets needs;
-- ``one_asset`` + ``import dagster_snowflake_pandas, dagster_dbt``: what the prod code
-  location needs (dbt assets on Snowflake, the pandas IO manager for the ML assets);
+- ``one_asset`` + ``import dagster_dbt``: what ``@dbt_assets`` would add at load (for
+  reference: the project builds its dbt specs from the manifest and imports dagster-dbt
+  only in the dbt step);
+- ``one_asset`` + ``import dagster_snowflake``: what a ``SnowflakeResource`` built at load
+  would add (for reference: the prod warehouse resource creates it when it connects);
 - ``whoop_dagster.definitions`` in local mode (no variables: DuckDB, demo mode) and in
   prod mode (``WHOOP_DEPLOYMENT=prod`` and dummy ``SNOWFLAKE_*`` / ``WHOOP_*`` values;
   loading opens no connection, so dummies are enough).
@@ -16,7 +18,9 @@ Dagster's CLI, importing the module, building and validating the definitions.
 Cases run interleaved (round-robin) after one untimed warm-up round, so page cache and
 background load affect them alike; the median of ``--repeat`` rounds is reported.
 Goals: local <= 2.0x the one-asset project; prod <= 1.2x the one-asset project plus the
-integrations prod truly needs.
+integrations prod truly needs (``dagster_snowflake``, which imports dagster-dbt itself). Prod
+imports neither at load any more, so the report also gives prod against the bare one-asset
+project, the stricter comparison.
 
 Then ``import whoop_dagster.definitions`` under ``PYTHONPROFILEIMPORTTIME=1`` in both modes: the
 import time by top-level package and the heaviest single imports.
@@ -108,21 +112,14 @@ def _cases(tmp: Path) -> list[Case]:
     variants = {
         "one_asset": "",
         "one_asset_dbt": "import dagster_dbt  # noqa: F401",
-        "one_asset_prod_integrations": (
-            "import dagster_dbt  # noqa: F401\nimport dagster_snowflake_pandas  # noqa: F401"
-        ),
+        "one_asset_snowflake": "import dagster_snowflake  # noqa: F401",
     }
     for module, imports in variants.items():
         (tmp / f"{module}.py").write_text(ONE_ASSET.format(imports=imports))
     return [
         Case("one", "one-asset project", "one_asset", tmp),
         Case("one_dbt", "one-asset project + `import dagster_dbt`", "one_asset_dbt", tmp),
-        Case(
-            "one_prod",
-            "one-asset project + `import dagster_snowflake_pandas, dagster_dbt`",
-            "one_asset_prod_integrations",
-            tmp,
-        ),
+        Case("one_snowflake", "one-asset project + `import dagster_snowflake`", "one_asset_snowflake", tmp),
         Case("local", "`whoop_dagster.definitions`, local mode (default env)", "whoop_dagster.definitions", None),
         Case(
             "prod",
@@ -215,23 +212,27 @@ def measure(repeat: int = 5) -> Section:
             ]
         )
     local_ratio = wall["local"] / wall["one"]
-    local_vs_dbt = wall["local"] / wall["one_dbt"]
-    prod_ratio = wall["prod"] / wall["one_prod"]
+    prod_ratio = wall["prod"] / wall["one_snowflake"]
+    prod_vs_bare = wall["prod"] / wall["one"]
     verdict = {True: "**met**", False: "**not met**"}
     fastest = {key: lo for key, (lo, _) in spread.items()}
     goal_lines = [
         "**Goals (same run)**",
         "",
         f"- Local: {wall['local']:.2f} s = **{local_ratio:.2f}x** the one-asset project (goal <= 2.0x: "
-        f"{verdict[local_ratio <= 2.0]}). Against a one-asset project that also imports `dagster_dbt` (which "
-        f"the local code location's `@dbt_assets` need) it is {local_vs_dbt:.2f}x: "
-        f"importing `dagster_dbt` alone costs {wall['one_dbt'] - wall['one']:.2f} s of the "
-        f"{wall['local'] - wall['one']:.2f} s gap.",
-        f"- Prod: {wall['prod']:.2f} s = **{prod_ratio:.2f}x** the one-asset project plus "
-        f"`import dagster_snowflake_pandas, dagster_dbt` ({wall['one_prod']:.2f} s) "
-        f"(goal <= 1.2x: {verdict[prod_ratio <= 1.2]}).",
+        f"{verdict[local_ratio <= 2.0]}).",
+        f"- Prod: {wall['prod']:.2f} s = **{prod_ratio:.2f}x** the one-asset project plus `import dagster_snowflake` "
+        f"({wall['one_snowflake']:.2f} s), the integration prod needs to run (goal <= 1.2x: "
+        f"{verdict[prod_ratio <= 1.2]}). Prod imports no integration at load, so against the bare one-asset "
+        f"project it is {prod_vs_bare:.2f}x, the same overhead as local (1.2x would not be met by that stricter "
+        "measure).",
+        f"- What the deferred imports save: `import dagster_dbt` (which `@dbt_assets` would need at load) costs "
+        f"{wall['one_dbt'] - wall['one']:.2f} s, `import dagster_snowflake` (a `SnowflakeResource` built at load; "
+        f"it imports dagster-dbt and Snowpark itself) {wall['one_snowflake'] - wall['one']:.2f} s. The project "
+        "imports them only in the steps that run dbt or connect to Snowflake.",
         f"- The same ratios from the fastest run of each case (other work on the machine only adds time): local "
-        f"{fastest['local'] / fastest['one']:.2f}x, prod {fastest['prod'] / fastest['one_prod']:.2f}x. Verdicts "
+        f"{fastest['local'] / fastest['one']:.2f}x, prod {fastest['prod'] / fastest['one_snowflake']:.2f}x "
+        f"({fastest['prod'] / fastest['one']:.2f}x the bare one-asset project). Verdicts "
         "use the medians.",
     ]
     loaded = {mode: [name for name in HEAVY if name in data["modules"]] for mode, data in imports.items()}
@@ -278,7 +279,8 @@ def measure(repeat: int = 5) -> Section:
     met = {True: "met", False: "not met"}
     section.headlines.append(
         f"local {local_ratio:.2f}x the one-asset project (goal <= 2.0x: {met[local_ratio <= 2.0]}); "
-        f"prod {prod_ratio:.2f}x one-asset + its integrations (goal <= 1.2x: {met[prod_ratio <= 1.2]})"
+        f"prod {prod_ratio:.2f}x one-asset + dagster_snowflake (goal <= 1.2x: {met[prod_ratio <= 1.2]}; "
+        f"{prod_vs_bare:.2f}x the bare one-asset project)"
     )
     return section
 
