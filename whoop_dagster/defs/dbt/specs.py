@@ -209,7 +209,8 @@ class DbtSpecBuilder:
             metadata[PROJECT_ID_METADATA_KEY] = dg.MetadataValue.text(self.manifest.project_id)
         spec = dg.AssetSpec(
             key=asset_key_of(props),
-            deps=[self._dep(parent_id) for parent_id in self.manifest.upstream_ids(props)],
+            # Sorted (dagster-dbt iterates a set): the same definition in every process.
+            deps=[self._dep(parent_id) for parent_id in sorted(self.manifest.upstream_ids(props))],
             description=_description(props),
             metadata=metadata,
             skippable=True,
@@ -254,7 +255,7 @@ class DbtSpecBuilder:
                 name=test["name"],
                 asset=asset_key,
                 description=test.get("meta", {}).get("description"),
-                additional_deps=additional,
+                additional_deps=sorted(additional, key=lambda key: key.path),
                 metadata={UNIQUE_ID_METADATA_KEY: test_id},
                 blocking=severity == "error",
             )
