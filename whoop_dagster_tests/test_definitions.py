@@ -69,7 +69,7 @@ LOAD_PROBE = """
 import json, sys
 import whoop_dagster.definitions
 heavy = ["sklearn", "dagster_snowflake", "dagster_snowflake_pandas", "snowflake.connector", "dagster_dbt", "dbt",
-         "matplotlib"]
+         "matplotlib", "pandas", "numpy"]
 warehouse = whoop_dagster.definitions.defs.resources["warehouse"].kind
 print(json.dumps({"heavy": [m for m in heavy if m in sys.modules], "warehouse": warehouse}))
 """
@@ -90,7 +90,7 @@ PROD_ENV = {
 
 @pytest.mark.parametrize("mode", ["local", "prod"])
 def test_loading_the_code_location_imports_no_heavy_integration(mode: str):
-    """Neither dbt, dagster-dbt, the Snowflake libraries nor scikit-learn load before a step needs them."""
+    """Neither dbt, dagster-dbt, the Snowflake libraries, pandas nor scikit-learn load before a step needs them."""
     result = subprocess.run(
         [sys.executable, "-c", LOAD_PROBE],
         cwd=ROOT,

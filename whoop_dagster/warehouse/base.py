@@ -15,10 +15,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class WarehouseError(Exception):
@@ -156,6 +158,8 @@ class WarehouseResource(dg.ConfigurableResource):
             cursor = connection.cursor()
             cursor.execute(sql, tuple(params))
             names = [description[0].lower() for description in cursor.description]
+            import pandas as pd  # here, not at module level: loading the definitions needs no pandas
+
             return pd.DataFrame(cursor.fetchall(), columns=names)
 
     def table_exists(self, table: TableSpec) -> bool:
@@ -175,6 +179,8 @@ def frame_to_tuples(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[A
 
 
 def _none_if_missing(value: Any) -> Any:
+    import pandas as pd
+
     if value is None or value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, float) and math.isnan(value):

@@ -7,11 +7,12 @@ in the ``warehouse_writer`` pool (limit 1) — see ``definitions.py``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from whoop_dagster.warehouse.base import TableSpec, WarehouseResource
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class DuckDBWarehouse(WarehouseResource):

@@ -13,12 +13,14 @@ what the warehouse holds.
 """
 
 # No `from __future__ import annotations`: Dagster reads the resource attribute's type at class creation.
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import pandas as pd
 
 from whoop_dagster.warehouse.base import TableSpec, WarehouseResource
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: ``TableColumn.type`` in the column schemas → SQL type that DuckDB and Snowflake both accept.
 SQL_TYPES: dict[str, str] = {
@@ -53,7 +55,7 @@ class WarehouseTableIOManager(dg.ConfigurableIOManager):
 
     warehouse: WarehouseResource
 
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: "pd.DataFrame") -> None:
         table = table_spec_for(context.asset_key, dict(context.definition_metadata or {}))
         missing = [name for name in table.column_names if name not in obj.columns]
         if missing:
@@ -63,7 +65,7 @@ class WarehouseTableIOManager(dg.ConfigurableIOManager):
         rows = self.warehouse.replace_slice(table, obj[list(table.column_names)], window=None)
         context.log.debug("replaced %s.%s with %d rows", table.schema, table.name, rows)
 
-    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+    def load_input(self, context: dg.InputContext) -> "pd.DataFrame":
         table = table_spec_for(context.asset_key, dict(context.upstream_output.definition_metadata or {}))
         columns = ", ".join(self.warehouse.quote(name) for name in table.column_names)
         return self.warehouse.read_frame(f"select {columns} from {self.warehouse.qualified(table)}")

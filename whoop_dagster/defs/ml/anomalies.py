@@ -25,10 +25,14 @@ these problems and read directly ("RHR 4.1 MADs above the 60-day median").
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from whoop_dagster.defs.ml.features import VITALS
+
+if TYPE_CHECKING:
+    # numpy and pandas are imported by the functions that compute: the definitions load without them.
+    import numpy as np
+    import pandas as pd
 
 BASELINE_DAYS = 60
 #: Observations needed in the window before a z-score is computed (else it stays empty).
@@ -82,6 +86,8 @@ def _trailing(series: pd.Series, by: pd.Series, how: str) -> pd.Series:
 
 
 def _mad(window: np.ndarray) -> float:
+    import numpy as np
+
     values = window[~np.isnan(window)]
     return float(np.median(np.abs(values - np.median(values))))
 
@@ -94,6 +100,9 @@ def robust_z_scores(daily: pd.DataFrame) -> pd.DataFrame:
     days, the vitals at or over ``Z_CONCORDANT``, most unusual first, with their signed z
     (``"rhr:+4.2, hrv:-3.6"``).
     """
+    import numpy as np
+    import pandas as pd
+
     d = daily.sort_values(["user_id", "date_day"]).reset_index(drop=True)
     by = d["user_id"]
     out = pd.DataFrame({"user_id": d["user_id"], "date_day": d["date_day"]})
@@ -117,6 +126,8 @@ def robust_z_scores(daily: pd.DataFrame) -> pd.DataFrame:
 
 
 def _drivers(z_values: tuple[float, ...]) -> str:
+    import numpy as np
+
     names = [SHORT_NAMES[vital] for vital in VITALS]
     flagged = [(name, z) for name, z in zip(names, z_values, strict=True) if not np.isnan(z) and abs(z) >= Z_CONCORDANT]
     flagged.sort(key=lambda item: -abs(item[1]))

@@ -6,20 +6,19 @@ lineage, automation and blocking dbt tests apply), and return a DataFrame that
 branch and prod), replacing the table in one transaction. Both run in the ``warehouse_writer`` pool:
 locally they open the same DuckDB file as dbt, which allows one writer at a time.
 
-Nothing heavy at import: scikit-learn and matplotlib are imported inside the functions the
-asset bodies call.
+Nothing heavy at import: numpy, pandas, scikit-learn and matplotlib are imported inside the
+functions the asset bodies call, so loading the definitions needs none of them.
 """
 
 # No `from __future__ import annotations`: Dagster reads the asset functions' annotations
 # (run config, resources) when the assets are defined.
+import math
 import time
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
-import numpy as np
-import pandas as pd
 
 from whoop_dagster import environment
 from whoop_dagster.defs.ml.anomalies import (
@@ -65,6 +64,10 @@ from whoop_dagster.defs.ml.model import (
 )
 from whoop_dagster.defs.raw.assets import WAREHOUSE_POOL
 from whoop_dagster.warehouse import WarehouseResource
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 ML_GROUP = "ml"
 ML_SCHEMA = "ml"
@@ -152,8 +155,13 @@ FORECAST_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def forecast_table(backtest: Backtest, upcoming: pd.DataFrame, forecasts: np.ndarray, version: str) -> pd.DataFrame:
+def forecast_table(
+    backtest: Backtest, upcoming: "pd.DataFrame", forecasts: "np.ndarray", version: str
+) -> "pd.DataFrame":
     """``ml.recovery_forecast``: one row per member and predicted day, plus one forecast row per member."""
+    import numpy as np
+    import pandas as pd
+
     history = backtest.rows
     known = pd.DataFrame(
         {
@@ -188,7 +196,7 @@ def forecast_table(backtest: Backtest, upcoming: pd.DataFrame, forecasts: np.nda
 
 def forecast_metadata(
     backtest: Backtest,
-    table: pd.DataFrame,
+    table: "pd.DataFrame",
     spec: ModelSpec,
     importances: dict[str, float],
     training_rows: int,
@@ -247,7 +255,7 @@ def noise_floor_metadata(backtest: Backtest) -> dict[str, Any]:
     """
     from whoop_dagster.whoop_api.emulator.data import RECOVERY_NOISE_SD
 
-    mae_floor = RECOVERY_NOISE_SD * float(np.sqrt(2.0 / np.pi))
+    mae_floor = RECOVERY_NOISE_SD * math.sqrt(2.0 / math.pi)
     return {
         "noise_floor/rmse": RECOVERY_NOISE_SD,
         "noise_floor/mae": mae_floor,
@@ -301,7 +309,7 @@ def build_forecast_asset(mart_keys: Sequence[dg.AssetKey], warehouse_kind: str) 
             raise dg.Failure(description=f"recovery forecast not trained: {err}") from err
         final = fit_final(labelled, make_estimator, spec.features)
         upcoming = forecast_rows(features)
-        forecasts = final.predict(design_matrix(upcoming, spec.features)) if len(upcoming) else np.array([])
+        forecasts = final.predict(design_matrix(upcoming, spec.features)) if len(upcoming) else []
 
         fit_seconds = time.perf_counter() - started
 
@@ -349,8 +357,10 @@ ANOMALY_COLUMNS_DOC: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def anomaly_table(scores: pd.DataFrame) -> pd.DataFrame:
+def anomaly_table(scores: "pd.DataFrame") -> "pd.DataFrame":
     """``ml.recovery_anomalies``: the scores with DATE days and the method's version."""
+    import pandas as pd
+
     table = scores.copy()
     table["user_id"] = table["user_id"].astype("int64")
     table["date_day"] = pd.to_datetime(table["date_day"]).dt.date
@@ -406,7 +416,7 @@ def build_anomalies_asset(recovery_key: dg.AssetKey, warehouse_kind: str) -> dg.
     return recovery_anomalies
 
 
-def _markdown_rows(frame: pd.DataFrame) -> str:
+def _markdown_rows(frame: "pd.DataFrame") -> str:
     if frame.empty:
         return "_no anomalies_"
     header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
 if TYPE_CHECKING:
+    # numpy and pandas are imported by the functions that compute: the definitions load without them.
+    import pandas as pd
+
     from whoop_dagster.warehouse import WarehouseResource
 
 #: The dbt models the ML assets read (asset keys ``["marts", <name>]``).
@@ -125,6 +125,8 @@ def read_marts(warehouse: WarehouseResource) -> MartFrames:
 
 
 def _typed(frame: pd.DataFrame, numeric: Sequence[str]) -> pd.DataFrame:
+    import pandas as pd
+
     frame = frame.copy()
     frame["user_id"] = frame["user_id"].astype("int64")
     frame["date_day"] = pd.to_datetime(frame["date_day"]).dt.normalize()
@@ -176,6 +178,8 @@ def daily_frame(marts: MartFrames) -> pd.DataFrame:
 
 def complete_calendar(*frames: pd.DataFrame) -> pd.DataFrame:
     """Every ``(user_id, date_day)`` from each member's first to last day in ``frames`` (typed keys)."""
+    import pandas as pd
+
     keys = pd.concat([frame[["user_id", "date_day"]] for frame in frames], ignore_index=True)
     if keys.empty:
         return pd.DataFrame({"user_id": pd.Series(dtype="int64"), "date_day": pd.Series(dtype="datetime64[ns]")})
@@ -218,6 +222,9 @@ def build_features(daily: pd.DataFrame) -> pd.DataFrame:
     predictions ``persistence`` (tomorrow = the latest recovery) and ``mean_7d`` (mean of the
     last 7 days' recoveries).
     """
+    import numpy as np
+    import pandas as pd
+
     d = daily.sort_values(["user_id", "date_day"]).reset_index(drop=True)
     by = d["user_id"]
     out = pd.DataFrame({"user_id": d["user_id"], "feature_date": d["date_day"]})

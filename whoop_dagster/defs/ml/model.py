@@ -19,12 +19,14 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from whoop_dagster.defs.ml.features import FEATURES
+
+if TYPE_CHECKING:
+    # numpy and pandas are imported by the functions that compute: the definitions load without them.
+    import numpy as np
+    import pandas as pd
 
 #: Bump when the model, its features or its preprocessing change: it is part of ``model_version``
 #: and the assets' ``code_version`` (a new version re-runs the assets under automation).
@@ -64,6 +66,9 @@ def backtest_folds(
     target day is ``<= start_k`` (so, on its feature day ``< start_k``). Train and test rows of a
     fold never overlap, and no training row's label lies after the first forecast of the block.
     """
+    import numpy as np
+    import pandas as pd
+
     feature_days = pd.to_datetime(feature_dates).to_numpy()
     target_days = pd.to_datetime(target_dates).to_numpy()
     if len(feature_days) == 0:
@@ -130,6 +135,8 @@ class Scores:
 
     @classmethod
     def of(cls, actual: np.ndarray, predicted: np.ndarray) -> Scores:
+        import numpy as np
+
         error = np.asarray(predicted, dtype=float) - np.asarray(actual, dtype=float)
         total = float(np.sum((actual - np.mean(actual)) ** 2))
         return cls(
@@ -179,6 +186,8 @@ def run_backtest(
     estimator sees a DataFrame of ``features`` indexed by ``(user_id, feature_date,
     target_date)``, so a test can check what each fit was given.
     """
+    import numpy as np
+
     rows = labelled.sort_values(["feature_date", "user_id"]).reset_index(drop=True)
     folds = backtest_folds(rows["feature_date"], rows["target_date"], min_train_days, block_days)
     if not folds:
@@ -211,6 +220,8 @@ def run_backtest(
 
 def design_matrix(rows: pd.DataFrame, features: Sequence[str] = FEATURES) -> pd.DataFrame:
     """The features of ``rows`` as floats, indexed by ``(user_id, feature_date, target_date)``."""
+    import pandas as pd
+
     index = pd.MultiIndex.from_frame(rows[["user_id", "feature_date", "target_date"]])
     return pd.DataFrame(rows[list(features)].to_numpy(dtype=float), index=index, columns=list(features))
 
@@ -238,6 +249,7 @@ def permutation_importances(
     rule as a backtest fold) and scored on those days, so the importances describe what
     generalises to later days, not what the model memorised.
     """
+    import pandas as pd
     from sklearn.inspection import permutation_importance
 
     rows = labelled.sort_values(["feature_date", "user_id"]).reset_index(drop=True)

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
 from whoop_dagster.defs.raw.extract import (
     Extract,
@@ -156,6 +155,8 @@ def _recovery_sleep_lookup(warehouse: WarehouseResource, client: Any, days: DayR
                 f"could not read sleep starts from {warehouse.qualified(table)} to place the raw.recovery records "
                 f"of partitions {days} ({type(err).__name__}: {err})"
             ) from err
+        import pandas as pd
+
         return {str(row.id): pd.Timestamp(row.start).to_pydatetime() for row in frame.itertuples()}
 
     return chain_lookups(from_warehouse, api_sleep_starts(client))

@@ -5,17 +5,21 @@ score ranges), so every endpoint gets the same checks without copies. They
 are blocking: a failure stops dbt and the ML assets downstream in the run.
 """
 
+# No `from __future__ import annotations`: Dagster reads the check function's annotations. The
+# pandas annotations are strings instead, so that loading the definitions imports no pandas.
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import pandas as pd
 
 from whoop_dagster.defs.raw.tables import raw_asset_key, raw_table
 from whoop_dagster.warehouse import WarehouseResource
 from whoop_dagster.whoop_api.endpoints import COLLECTION_ENDPOINTS, ENDPOINTS, SCORE_STATES, Endpoint
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: How many offending record ids a failed check lists in its metadata.
 SAMPLE_SIZE = 20
@@ -28,22 +32,24 @@ class Rule:
     name: str
     description: str
     applies: Callable[[Endpoint], bool]
-    violations: Callable[[Endpoint, pd.DataFrame], list[str]]
+    violations: "Callable[[Endpoint, pd.DataFrame], list[str]]"
 
 
-def _record_ids(endpoint: Endpoint, frame: pd.DataFrame) -> pd.Series:
+def _record_ids(endpoint: Endpoint, frame: "pd.DataFrame") -> "pd.Series":
+    import pandas as pd
+
     if frame.empty:
         return pd.Series([], dtype=str, index=frame.index)
     return frame.loc[:, list(endpoint.id_columns)].astype(str).agg("/".join, axis=1)
 
 
-def duplicate_ids(endpoint: Endpoint, frame: pd.DataFrame) -> list[str]:
+def duplicate_ids(endpoint: Endpoint, frame: "pd.DataFrame") -> list[str]:
     """Ids that occur more than once in the table."""
     ids = _record_ids(endpoint, frame)
     return sorted(set(ids[ids.duplicated(keep=False)]))
 
 
-def _payloads(frame: pd.DataFrame) -> Iterable[dict[str, Any]]:
+def _payloads(frame: "pd.DataFrame") -> Iterable[dict[str, Any]]:
     for text in frame["payload"]:
         try:
             value = json.loads(text) if isinstance(text, str) else None
@@ -52,8 +58,10 @@ def _payloads(frame: pd.DataFrame) -> Iterable[dict[str, Any]]:
         yield value if isinstance(value, dict) else {}
 
 
-def missing_required_fields(endpoint: Endpoint, frame: pd.DataFrame) -> list[str]:
+def missing_required_fields(endpoint: Endpoint, frame: "pd.DataFrame") -> list[str]:
     """Records whose payload lacks a field the v2 schema requires (or whose user is unknown)."""
+    import pandas as pd
+
     bad = []
     for record_id, payload, user_id in zip(
         _record_ids(endpoint, frame), _payloads(frame), frame["user_id"], strict=True
@@ -63,7 +71,7 @@ def missing_required_fields(endpoint: Endpoint, frame: pd.DataFrame) -> list[str
     return bad
 
 
-def invalid_score_states(endpoint: Endpoint, frame: pd.DataFrame) -> list[str]:
+def invalid_score_states(endpoint: Endpoint, frame: "pd.DataFrame") -> list[str]:
     """Records whose ``score_state`` is not one of the documented values."""
     invalid = ~frame["score_state"].isin(SCORE_STATES)
     return list(_record_ids(endpoint, frame)[invalid])
@@ -76,7 +84,7 @@ def _score_value(score: dict[str, Any], dotted: str) -> Any:
     return value
 
 
-def scores_out_of_range(endpoint: Endpoint, frame: pd.DataFrame) -> list[str]:
+def scores_out_of_range(endpoint: Endpoint, frame: "pd.DataFrame") -> list[str]:
     """SCORED records without a score, or with a score value outside its documented range."""
     bad = []
     for record_id, payload in zip(_record_ids(endpoint, frame), _payloads(frame), strict=True):
@@ -123,7 +131,7 @@ def rules_for(endpoint: Endpoint) -> tuple[Rule, ...]:
     return tuple(rule for rule in RULES if rule.applies(endpoint))
 
 
-def evaluate(endpoint: Endpoint, frame: pd.DataFrame) -> dict[str, list[str]]:
+def evaluate(endpoint: Endpoint, frame: "pd.DataFrame") -> dict[str, list[str]]:
     """Each applicable rule's name with the ids of the records that break it."""
     return {rule.name: rule.violations(endpoint, frame) for rule in rules_for(endpoint)}
 

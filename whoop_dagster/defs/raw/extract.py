@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from whoop_dagster.defs.raw.partitions import DayRange
 from whoop_dagster.defs.raw.rows import parse_timestamp, partition_date_of, rows_to_frame, to_row
 from whoop_dagster.whoop_api.endpoints import SLEEP, Endpoint
 from whoop_dagster.whoop_api.errors import WhoopError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Looks up sleep starts (sleep id → start) for recoveries; returns what it knows.
 SleepStartLookup = Callable[[set[str]], Mapping[str, datetime]]

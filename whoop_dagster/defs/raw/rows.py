@@ -13,12 +13,13 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from whoop_dagster.whoop_api.endpoints import Endpoint
 from whoop_dagster.whoop_api.errors import WhoopPayloadError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 AUDIT_COLUMNS: tuple[str, ...] = ("_partition_date", "_extracted_at", "_run_id")
 
@@ -135,6 +136,8 @@ _PANDAS_DTYPES = {"BIGINT": "Int64", "VARCHAR": "object", "TIMESTAMP": "datetime
 
 def rows_to_frame(endpoint: Endpoint, rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """A DataFrame with exactly the raw table's columns and dtypes (also when empty)."""
+    import pandas as pd  # here, not at module level: loading the definitions needs no pandas
+
     columns = raw_columns(endpoint)
     frame = pd.DataFrame(list(rows), columns=[c.name for c in columns])
     return frame.astype({c.name: _PANDAS_DTYPES[c.sql_type] for c in columns})
