@@ -223,9 +223,8 @@ def measure(repeat: int = 5) -> Section:
         f"{verdict[local_ratio <= 2.0]}).",
         f"- Prod: {wall['prod']:.2f} s = **{prod_ratio:.2f}x** the one-asset project plus `import dagster_snowflake` "
         f"({wall['one_snowflake']:.2f} s), the integration prod needs to run (goal <= 1.2x: "
-        f"{verdict[prod_ratio <= 1.2]}). Prod imports no integration at load, so against the bare one-asset "
-        f"project it is {prod_vs_bare:.2f}x, the same overhead as local (1.2x would not be met by that stricter "
-        "measure).",
+        f"{verdict[prod_ratio <= 1.2]}). Prod imports no integration at load, so the stricter comparison is "
+        f"with the bare one-asset project: {prod_vs_bare:.2f}x (<= 1.2x: {verdict[prod_vs_bare <= 1.2]}).",
         f"- What the deferred imports save: `import dagster_dbt` (which `@dbt_assets` would need at load) costs "
         f"{wall['one_dbt'] - wall['one']:.2f} s, `import dagster_snowflake` (a `SnowflakeResource` built at load; "
         f"it imports dagster-dbt and Snowpark itself) {wall['one_snowflake'] - wall['one']:.2f} s. The project "
