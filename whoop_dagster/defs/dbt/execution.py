@@ -11,8 +11,11 @@ checks stop downstream assets, and ``dbt build`` itself skips the models below a
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator, Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -46,15 +49,27 @@ def run_dbt(context: dg.AssetExecutionContext, dbt: WhoopDbtResource, args: Sequ
         manifest,
         default_select=context.op_execution_context.op.tags.get(DBT_SELECT_TAG, DEFAULT_SELECT),
     )
+    context.log.info(f"dbt {' '.join([*args, *selection])} (target {dbt.target})")
     cli = DbtCliResource(project_dir=project, dbt_executable=dbt.dbt_executable)
     invocation = cli.cli(
-        [*args, *selection], manifest=dict(manifest.raw), dagster_dbt_translator=build_dbt_translator(dbt.target)
+        [*args, *selection],
+        manifest=dict(manifest.raw),
+        dagster_dbt_translator=build_dbt_translator(dbt.target),
+        target_path=invocation_target_path(Path(project.project_dir), context),
     )
     try:
         for event in invocation.stream().fetch_row_counts().fetch_column_metadata():
             yield from step_events(context, event)
     finally:
         release_in_process_duckdb()
+
+
+def invocation_target_path(project_dir: Path, context: dg.AssetExecutionContext) -> Path:
+    """This invocation's own dbt target folder, named after the step and run (as dagster-dbt names it)."""
+    # dagster-dbt honours DBT_TARGET_PATH for the folder the invocations live in; so do we.
+    root = Path(os.getenv("DBT_TARGET_PATH", "target"))
+    name = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    return (root if root.is_absolute() else project_dir / root) / name
 
 
 def step_events(context: dg.AssetExecutionContext, event: Any) -> Iterator[Any]:
