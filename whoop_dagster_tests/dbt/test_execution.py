@@ -77,8 +77,11 @@ def dbt_env(raw_duckdb: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     return raw_duckdb
 
 
-def _run(models: dg.AssetsDefinition, selection: dg.AssetSelection) -> dg.ExecuteInProcessResult:
-    return dg.materialize([models], selection=selection, resources={"dbt": build_dbt_resource("local")})
+def _run(models: dg.AssetsDefinition, selection: dg.AssetSelection, **config: object) -> dg.ExecuteInProcessResult:
+    run_config = {"ops": {models.op.name: {"config": config}}} if config else None
+    return dg.materialize(
+        [models], selection=selection, resources={"dbt": build_dbt_resource("local")}, run_config=run_config
+    )
 
 
 def test_materializing_one_model_runs_that_model_and_its_tests_only(dbt_env: Path, models: dg.AssetsDefinition):
@@ -90,7 +93,21 @@ def test_materializing_one_model_runs_that_model_and_its_tests_only(dbt_env: Pat
     assert {dg.AssetCheckKey(e.asset_key, e.check_name) for e in evaluations} == _checks_of(models, STG_CYCLE)
     assert all(evaluation.passed for evaluation in evaluations)
     [materialization] = result.get_asset_materialization_events()
-    assert materialization.materialization.metadata["dagster/row_count"].value > 0
+    metadata = materialization.materialization.metadata
+    assert metadata["dagster/row_count"].value > 0
+    types = {column.name: column.type for column in metadata["dagster/column_schema"].schema.columns}
+    assert types["cycle_id"] != "?"  # the warehouse's type, read after the build
+    assert "dagster/column_lineage" not in metadata  # opt-in: see DbtBuildConfig.column_lineage
+
+
+def test_column_lineage_is_recorded_when_the_run_asks_for_it(dbt_env: Path, models: dg.AssetsDefinition):
+    result = _run(models, dg.AssetSelection.assets(STG_CYCLE), column_lineage=True)
+
+    assert result.success
+    [materialization] = result.get_asset_materialization_events()
+    lineage = materialization.materialization.metadata["dagster/column_lineage"].lineage
+    upstream = {dep.asset_key for deps in lineage.deps_by_column.values() for dep in deps}
+    assert upstream == {dg.AssetKey(["raw", "cycle"])}
 
 
 def test_a_check_left_out_of_the_selection_is_not_evaluated(dbt_env: Path, models: dg.AssetsDefinition):

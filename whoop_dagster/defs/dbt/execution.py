@@ -37,8 +37,14 @@ def build_dbt_translator(target: str) -> WhoopDbtTranslator:
     return WhoopDbtTranslator(warehouse_kind=warehouse_kind(target), partitioned_sources=partitioned_raw_keys())
 
 
-def run_dbt(context: dg.AssetExecutionContext, dbt: WhoopDbtResource, args: Sequence[str]) -> Iterator[Any]:
-    """Run ``dbt <args>`` for what ``context`` selected; yield outputs, check results and observations."""
+def run_dbt(
+    context: dg.AssetExecutionContext, dbt: WhoopDbtResource, args: Sequence[str], *, column_lineage: bool = False
+) -> Iterator[Any]:
+    """Run ``dbt <args>`` for what ``context`` selected; yield outputs, check results and observations.
+
+    Each model's output carries its row count and column types; ``column_lineage`` adds
+    column-level lineage (slow: dagster-dbt parses every model's SQL).
+    """
     project = dbt_project(dbt.target)
     manifest = DbtManifest.read(require_manifest())
     assets_def = context.assets_def
@@ -58,7 +64,8 @@ def run_dbt(context: dg.AssetExecutionContext, dbt: WhoopDbtResource, args: Sequ
         target_path=invocation_target_path(Path(project.project_dir), context),
     )
     try:
-        for event in invocation.stream().fetch_row_counts().fetch_column_metadata():
+        events = invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=column_lineage)
+        for event in events:
             yield from step_events(context, event)
     finally:
         release_in_process_duckdb()
