@@ -16,20 +16,6 @@ from typing import Any
 
 from whoop_dagster.warehouse.base import WarehouseResource
 
-#: The settings handed to ``dagster_snowflake.SnowflakeResource`` (those that are set).
-_CONNECTION_FIELDS = (
-    "account",
-    "user",
-    "database",
-    "password",
-    "private_key",
-    "private_key_password",
-    "role",
-    "warehouse",
-    "autocommit",
-    "additional_snowflake_connection_args",
-)
-
 
 class SnowflakeWarehouse(WarehouseResource):
     """A Snowflake database, reached through a ``dagster_snowflake.SnowflakeResource`` made per connection.
@@ -55,7 +41,9 @@ class SnowflakeWarehouse(WarehouseResource):
         """dagster-snowflake's resource with these settings (imports dagster-snowflake on first use)."""
         from dagster_snowflake import SnowflakeResource
 
-        settings = {name: getattr(self, name) for name in _CONNECTION_FIELDS}
+        # Every field but the base class's (paramstyle) is a SnowflakeResource setting.
+        names = type(self).model_fields.keys() - WarehouseResource.model_fields.keys()
+        settings = {name: getattr(self, name) for name in names}
         return SnowflakeResource(**{name: value for name, value in settings.items() if value is not None})
 
     @property

@@ -21,7 +21,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from whoop_dagster.defs.dbt.project import dbt_project, require_manifest
+from whoop_dagster.defs.dbt.assets import partitioned_raw_keys
+from whoop_dagster.defs.dbt.project import dbt_project, require_manifest, warehouse_kind
 from whoop_dagster.defs.dbt.resource import WhoopDbtResource
 from whoop_dagster.defs.dbt.selection import DBT_SELECT_TAG, DEFAULT_SELECT, dbt_selection_args
 from whoop_dagster.defs.dbt.specs import DbtManifest
@@ -31,9 +32,6 @@ from whoop_dagster.defs.dbt.translator import WhoopDbtTranslator
 @cache
 def build_dbt_translator(target: str) -> WhoopDbtTranslator:
     """The dagster-dbt translator for a dbt target: the same rules the specs were built with."""
-    from whoop_dagster.defs.dbt.assets import partitioned_raw_keys
-    from whoop_dagster.defs.dbt.project import warehouse_kind
-
     return WhoopDbtTranslator(warehouse_kind=warehouse_kind(target), partitioned_sources=partitioned_raw_keys())
 
 

@@ -11,6 +11,7 @@ model is *not* selected, every test explicitly with indirect selection turned of
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import dagster as dg
@@ -28,25 +29,25 @@ def _fqn(manifest: DbtManifest, metadata: Mapping[str, Any] | None) -> str:
 
 def dbt_selection_args(
     assets_def: dg.AssetsDefinition,
-    selected_assets: frozenset[dg.AssetKey] | set[dg.AssetKey],
-    selected_checks: frozenset[dg.AssetCheckKey] | set[dg.AssetCheckKey],
+    selected_assets: AbstractSet[dg.AssetKey],
+    selected_checks: AbstractSet[dg.AssetCheckKey],
     manifest: DbtManifest,
     default_select: str = DEFAULT_SELECT,
 ) -> list[str]:
     """dbt CLI selection arguments that run exactly what Dagster selected of ``assets_def`` (the whole definition)."""
     all_assets = set(assets_def.keys)
     all_checks = set(assets_def.check_keys)
-    if set(selected_assets) == all_assets and set(selected_checks) == all_checks:
+    if selected_assets == all_assets and selected_checks == all_checks:
         return ["--select", default_select]
 
     models = [_fqn(manifest, assets_def.specs_by_key[key].metadata) for key in sorted(selected_assets, key=str)]
     check_specs = {spec.key: spec for spec in assets_def.check_specs}
 
-    def tests(keys: set[dg.AssetCheckKey]) -> list[str]:
+    def tests(keys: AbstractSet[dg.AssetCheckKey]) -> list[str]:
         return [_fqn(manifest, check_specs[key].metadata) for key in sorted(keys, key=str)]
 
-    excluded_on_selected = {key for key in all_checks - set(selected_checks) if key.asset_key in selected_assets}
+    excluded_on_selected = {key for key in all_checks - selected_checks if key.asset_key in selected_assets}
     on_unselected = {key for key in selected_checks if key.asset_key not in selected_assets}
     if excluded_on_selected:
-        return ["--select", " ".join([*models, *tests(set(selected_checks))]), "--indirect-selection", "empty"]
+        return ["--select", " ".join([*models, *tests(selected_checks)]), "--indirect-selection", "empty"]
     return ["--select", " ".join([*models, *tests(on_unselected)])]
