@@ -258,7 +258,7 @@ def frozen_now() -> datetime:
 @contextmanager
 def emulator(days: int = 730, seed: int = 7, *, throttled: bool = False, **config: Any) -> Iterator[Any]:
     """A frozen-clock emulator on 127.0.0.1 in this process, its timeline generated before any timing."""
-    from whoop_dagster.whoop_api.emulator import EmulatorConfig, run_emulator
+    from whoop_dagster.emulator import EmulatorConfig, run_emulator
 
     limits = {} if throttled else UNTHROTTLED
     with run_emulator(EmulatorConfig(seed=seed, days=days, now=frozen_now(), **limits, **config), port=0) as emu:

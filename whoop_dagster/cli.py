@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo(days=args.days, multiprocess=args.multiprocess)
     if args.command == "emulator":
-        from whoop_dagster.whoop_api.emulator import EmulatorConfig, serve
+        from whoop_dagster.emulator import EmulatorConfig, serve
 
         serve(EmulatorConfig(seed=args.seed, days=args.days, users=args.users), port=args.port)
         return 0

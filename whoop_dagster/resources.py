@@ -119,8 +119,8 @@ def _demo_session(seed: int, days: int) -> tuple[Any, Any]:
     """
     with _demo_lock:
         if (seed, days) not in _demo_sessions:
+            from whoop_dagster.emulator import EmulatorConfig, run_emulator
             from whoop_dagster.whoop_api.auth import OAuthApp, TokenManager
-            from whoop_dagster.whoop_api.emulator import EmulatorConfig, run_emulator
             from whoop_dagster.whoop_api.token_store import MemoryTokenStore
 
             emulator = _demo_exit_stack.enter_context(run_emulator(EmulatorConfig(seed=seed, days=days), port=0))

@@ -1,6 +1,6 @@
 """A plain Python client for the WHOOP developer API v2 (no Dagster imports here).
 
-The package holds the endpoint registry, OAuth2 and token storage, the HTTP
-client with pagination, rate limiting and retries, and an emulator of the API
-that the demo, the tests and the benchmarks talk to over real HTTP.
+The package holds the endpoint registry, OAuth2 and token storage, and the HTTP
+client with pagination, rate limiting and retries. The emulator it talks to in demo
+mode and in tests lives beside it, in :mod:`whoop_dagster.emulator`.
 """

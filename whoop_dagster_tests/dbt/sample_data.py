@@ -305,7 +305,7 @@ def build_sample_data(days: int = DAYS, first_day: date = FIRST_DAY) -> SampleDa
 def emulator_sample_data(days: int = 60, seed: int = 7) -> SampleData | None:
     """The emulator's records (``emu.dataset``), or None while the emulator package is not there."""
     try:
-        from whoop_dagster.whoop_api.emulator import EmulatorConfig, run_emulator
+        from whoop_dagster.emulator import EmulatorConfig, run_emulator
     except ImportError:
         return None
     config = EmulatorConfig(seed=seed, days=days, now=datetime(2025, 6, 30, 18, 0))

@@ -26,7 +26,7 @@ def frozen_now() -> datetime:
 @contextmanager
 def emulator(days: int = 30, seed: int = 11, **config: Any) -> Iterator[Any]:
     """A frozen-clock emulator on loopback, stopped afterwards."""
-    from whoop_dagster.whoop_api.emulator import EmulatorConfig, run_emulator
+    from whoop_dagster.emulator import EmulatorConfig, run_emulator
 
     with run_emulator(EmulatorConfig(seed=seed, days=days, now=frozen_now(), **config), port=0) as emu:
         yield emu

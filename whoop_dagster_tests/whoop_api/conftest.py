@@ -36,7 +36,7 @@ def start_emulator() -> Iterator[Callable[..., Any]]:
 
     Defaults: a frozen clock (``FROZEN_NOW``), 30 days of one member's data.
     """
-    from whoop_dagster.whoop_api.emulator import EmulatorConfig, run_emulator
+    from whoop_dagster.emulator import EmulatorConfig, run_emulator
 
     with contextlib.ExitStack() as stack:
 

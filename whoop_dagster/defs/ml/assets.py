@@ -253,7 +253,7 @@ def noise_floor_metadata(backtest: Backtest) -> dict[str, Any]:
     sqrt(2 / pi)`` on average. A day-ahead forecast also cannot know the coming night's sleep,
     so its practical floor is somewhat higher.
     """
-    from whoop_dagster.whoop_api.emulator.data import RECOVERY_NOISE_SD
+    from whoop_dagster.emulator.data import RECOVERY_NOISE_SD
 
     mae_floor = RECOVERY_NOISE_SD * math.sqrt(2.0 / math.pi)
     return {

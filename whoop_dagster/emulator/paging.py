@@ -13,7 +13,7 @@ import binascii
 import hashlib
 from datetime import datetime, timezone
 
-from whoop_dagster.whoop_api.emulator.clock import to_ms
+from whoop_dagster.emulator.clock import to_ms
 
 
 class QueryError(ValueError):

@@ -12,10 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
-from whoop_dagster.whoop_api.emulator.api import Request, Response
+from whoop_dagster.emulator.api import Request, Response
 
 if TYPE_CHECKING:
-    from whoop_dagster.whoop_api.emulator.api import Api
+    from whoop_dagster.emulator.api import Api
 
 logger = logging.getLogger(__name__)
 

@@ -13,15 +13,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from whoop_dagster.whoop_api.emulator.api import OAUTH_AUTH_PATH, OAUTH_TOKEN_PATH, Api
-from whoop_dagster.whoop_api.emulator.clock import Clock
-from whoop_dagster.whoop_api.emulator.config import EmulatorConfig
-from whoop_dagster.whoop_api.emulator.faults import FaultInjector
-from whoop_dagster.whoop_api.emulator.oauth import OAuthServer
-from whoop_dagster.whoop_api.emulator.ratelimit import RateLimiter
-from whoop_dagster.whoop_api.emulator.records import Dataset
-from whoop_dagster.whoop_api.emulator.server import HOST, EmulatorHTTPServer
-from whoop_dagster.whoop_api.emulator.stats import RequestLog, RequestLogEntry
+from whoop_dagster.emulator.api import OAUTH_AUTH_PATH, OAUTH_TOKEN_PATH, Api
+from whoop_dagster.emulator.clock import Clock
+from whoop_dagster.emulator.config import EmulatorConfig
+from whoop_dagster.emulator.faults import FaultInjector
+from whoop_dagster.emulator.oauth import OAuthServer
+from whoop_dagster.emulator.ratelimit import RateLimiter
+from whoop_dagster.emulator.records import Dataset
+from whoop_dagster.emulator.server import HOST, EmulatorHTTPServer
+from whoop_dagster.emulator.stats import RequestLog, RequestLogEntry
 from whoop_dagster.whoop_api.endpoints import ALL_SCOPES
 
 logger = logging.getLogger(__name__)

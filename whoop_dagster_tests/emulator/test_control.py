@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from whoop_dagster.whoop_api.emulator import Emulator, EmulatorConfig, serve
-from whoop_dagster_tests.whoop_api.emulator.conftest import NOW, TIMEOUT_S, parse_ts
+from whoop_dagster.emulator import Emulator, EmulatorConfig, serve
+from whoop_dagster_tests.emulator.conftest import NOW, TIMEOUT_S, parse_ts
 
 
 @pytest.fixture

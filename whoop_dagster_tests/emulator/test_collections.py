@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from whoop_dagster.whoop_api.endpoints import ALL_SCOPES, COLLECTION_ENDPOINTS
-from whoop_dagster_tests.whoop_api.emulator.conftest import NOW, TIMEOUT_S, parse_ts
+from whoop_dagster_tests.emulator.conftest import NOW, TIMEOUT_S, parse_ts
 
 PATHS = {e.name: e.path for e in COLLECTION_ENDPOINTS}
 

@@ -18,14 +18,14 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from whoop_dagster.whoop_api.emulator.faults import Fault
-from whoop_dagster.whoop_api.emulator.oauth import AccessGrant, OAuthError
-from whoop_dagster.whoop_api.emulator.paging import QueryError, decode_token, encode_token, fingerprint, parse_instant
-from whoop_dagster.whoop_api.emulator.stats import RequestLogEntry, redact
+from whoop_dagster.emulator.faults import Fault
+from whoop_dagster.emulator.oauth import AccessGrant, OAuthError
+from whoop_dagster.emulator.paging import QueryError, decode_token, encode_token, fingerprint, parse_instant
+from whoop_dagster.emulator.stats import RequestLogEntry, redact
 from whoop_dagster.whoop_api.endpoints import ENDPOINTS, MAX_PAGE_SIZE, SLEEP, Endpoint
 
 if TYPE_CHECKING:
-    from whoop_dagster.whoop_api.emulator.emulator import Emulator
+    from whoop_dagster.emulator.emulator import Emulator
 
 logger = logging.getLogger(__name__)
 

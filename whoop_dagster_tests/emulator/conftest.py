@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from whoop_dagster.whoop_api.emulator import Emulator, EmulatorConfig
+from whoop_dagster.emulator import Emulator, EmulatorConfig
 from whoop_dagster.whoop_api.endpoints import ALL_SCOPES
 
 #: The frozen now of the shared emulator: its 730-day history spans the v2-only cut-off (2025-09-01).

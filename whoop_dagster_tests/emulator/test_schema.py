@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from whoop_dagster.whoop_api.emulator.data import CALIBRATION_DAYS, OLD_STRAP_DAYS, SPORTS, V2_ONLY_FROM
+from whoop_dagster.emulator.data import CALIBRATION_DAYS, OLD_STRAP_DAYS, SPORTS, V2_ONLY_FROM
 from whoop_dagster.whoop_api.endpoints import BODY_MEASUREMENT, COLLECTION_ENDPOINTS, USER_PROFILE, get_endpoint
-from whoop_dagster_tests.whoop_api.emulator.conftest import NOW, local_wake_date, parse_ts
+from whoop_dagster_tests.emulator.conftest import NOW, local_wake_date, parse_ts
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 OFFSET = re.compile(r"^(Z|[+-]\d{2}:\d{2})$")

@@ -11,15 +11,15 @@ import time
 from datetime import date, timedelta
 from itertools import pairwise
 
-from whoop_dagster.whoop_api.emulator import RECOVERY_NOISE_SD, Emulator, EmulatorConfig
-from whoop_dagster.whoop_api.emulator.clock import Clock
-from whoop_dagster.whoop_api.emulator.records import TIMELINE_ENDPOINTS, Dataset
-from whoop_dagster_tests.whoop_api.emulator.conftest import NOW, local_wake_date, parse_ts
+from whoop_dagster.emulator import RECOVERY_NOISE_SD, Emulator, EmulatorConfig
+from whoop_dagster.emulator.clock import Clock
+from whoop_dagster.emulator.records import TIMELINE_ENDPOINTS, Dataset
+from whoop_dagster_tests.emulator.conftest import NOW, local_wake_date, parse_ts
 
 _DIGEST_SCRIPT = """
 import hashlib, json, sys
 from datetime import datetime
-from whoop_dagster.whoop_api.emulator import Emulator, EmulatorConfig
+from whoop_dagster.emulator import Emulator, EmulatorConfig
 emu = Emulator(EmulatorConfig(seed=int(sys.argv[1]), days=90, now=datetime.fromisoformat(sys.argv[2])))
 truth = {name: emu.dataset.records(name) for name in ("cycle", "sleep", "recovery", "workout", "user_profile")}
 print(hashlib.sha256(json.dumps(truth, sort_keys=True).encode()).hexdigest())

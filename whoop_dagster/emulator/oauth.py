@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from whoop_dagster.whoop_api.emulator.clock import Clock
-from whoop_dagster.whoop_api.emulator.config import EmulatorConfig
+from whoop_dagster.emulator.clock import Clock
+from whoop_dagster.emulator.config import EmulatorConfig
 from whoop_dagster.whoop_api.endpoints import ALL_SCOPES
 
 #: WHOOP's docs: the state parameter "must be eight characters long".

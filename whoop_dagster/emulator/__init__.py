@@ -2,7 +2,7 @@
 
 The real client code talks real HTTP to it, with zero credentials::
 
-    from whoop_dagster.whoop_api.emulator import EmulatorConfig, run_emulator
+    from whoop_dagster.emulator import EmulatorConfig, run_emulator
 
     with run_emulator(EmulatorConfig(seed=7, days=730), port=0) as emu:
         refresh_token = emu.issue_refresh_token()
@@ -13,11 +13,11 @@ Modules: ``data`` (synthetic physiology, the generative model and ``RECOVERY_NOI
 ``paging``, ``api`` (request handling), ``server`` (HTTP), ``emulator`` (assembly).
 """
 
-from whoop_dagster.whoop_api.emulator.config import EmulatorConfig
-from whoop_dagster.whoop_api.emulator.data import RECOVERY_NOISE_SD, RecoveryDrivers
-from whoop_dagster.whoop_api.emulator.emulator import Emulator, EmulatorError, run_emulator, serve
-from whoop_dagster.whoop_api.emulator.faults import FAULT_KINDS
-from whoop_dagster.whoop_api.emulator.stats import RequestLogEntry
+from whoop_dagster.emulator.config import EmulatorConfig
+from whoop_dagster.emulator.data import RECOVERY_NOISE_SD, RecoveryDrivers
+from whoop_dagster.emulator.emulator import Emulator, EmulatorError, run_emulator, serve
+from whoop_dagster.emulator.faults import FAULT_KINDS
+from whoop_dagster.emulator.stats import RequestLogEntry
 
 __all__ = [
     "FAULT_KINDS",

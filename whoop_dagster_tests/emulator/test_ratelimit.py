@@ -7,8 +7,8 @@ import re
 import pytest
 import requests
 
-from whoop_dagster.whoop_api.emulator.ratelimit import RateLimiter
-from whoop_dagster_tests.whoop_api.emulator.conftest import TIMEOUT_S
+from whoop_dagster.emulator.ratelimit import RateLimiter
+from whoop_dagster_tests.emulator.conftest import TIMEOUT_S
 
 LIMIT_HEADER = re.compile(r"^\d+, \d+;window=60, \d+;window=86400$")
 

@@ -24,9 +24,9 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from whoop_dagster.whoop_api.emulator.clock import Clock
-from whoop_dagster.whoop_api.emulator.config import EmulatorConfig
-from whoop_dagster.whoop_api.emulator.data import (
+from whoop_dagster.emulator.clock import Clock
+from whoop_dagster.emulator.config import EmulatorConfig
+from whoop_dagster.emulator.data import (
     CALIBRATION_DAYS,
     MS_PER_DAY,
     MS_PER_HOUR,

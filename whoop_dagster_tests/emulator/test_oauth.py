@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from whoop_dagster.whoop_api.emulator import EmulatorError
+from whoop_dagster.emulator import EmulatorError
 from whoop_dagster.whoop_api.endpoints import ALL_SCOPES
-from whoop_dagster_tests.whoop_api.emulator.conftest import TIMEOUT_S
+from whoop_dagster_tests.emulator.conftest import TIMEOUT_S
 
 
 def _authorize(emu, **overrides: Any) -> requests.Response:

@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from whoop_dagster_tests.whoop_api.emulator.conftest import TIMEOUT_S
+from whoop_dagster_tests.emulator.conftest import TIMEOUT_S
 
 
 @pytest.fixture
