@@ -11,11 +11,13 @@ import os
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import dagster as dg
 
 from whoop_dagster import environment
+from whoop_dagster.clock import Clock, utc_now, utc_today
+from whoop_dagster.defs.raw.partitions import DayRange
 from whoop_dagster.defs.raw.sensors import RANGE_END_TAG, RANGE_START_TAG
 from whoop_dagster.jobs import pipeline_job_from_definitions
 from whoop_dagster.pool_slots import release_abandoned_slots
@@ -72,11 +74,17 @@ def summarize(events: list[dg.DagsterEvent]) -> RunSummary:
     return summary
 
 
-def run_demo(days: int = 90, multiprocess: bool = False) -> int:
+def load_range(days: int, clock: Clock = utc_now) -> DayRange:
+    """The partitions the main job loads: the last ``days`` UTC days, today included, not before the start date."""
+    today = utc_today(clock)
+    return DayRange(max(environment.start_date(today), today - timedelta(days=days - 1)), today)
+
+
+def run_demo(days: int = 90, multiprocess: bool = False, clock: Clock = utc_now) -> int:
     """Run the pipeline job for the last ``days`` days (today included); 0 on success."""
     ensure_dagster_home()
-    today = datetime.now(timezone.utc).date()
-    first = max(environment.start_date(today), today - timedelta(days=days - 1))
+    loaded = load_range(days, clock)
+    first, today = loaded.first, loaded.last
     mode = "demo mode (built-in WHOOP emulator)" if environment.is_demo_mode() else "the WHOOP API"
     print(
         f"Loading {first} … {today} from {mode} into {environment.current_deployment().value} warehouse; "
