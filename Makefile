@@ -9,7 +9,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 DAYS ?= 90
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install prepare run dev test e2e bench lint format home clean
+.PHONY: install prepare run dev test test-instants e2e bench lint format home clean
 
 install: $(INSTALLED)
 
@@ -38,6 +38,11 @@ dev: install prepare home
 test: install prepare
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2 --dist loadfile -m "not e2e"
+
+## The tests that read "now" at every instant of whoop_dagster_tests/support/clock.py
+## (`make test-instants INSTANTS=leap-day-2358,new-year-0002` for some); `make test` runs them at one.
+test-instants: install prepare
+	$(BIN)/python scripts/test_at_instants.py $(if $(INSTANTS),--instants $(INSTANTS))
 
 ## `dagster dev` + GraphQL + headless Chromium against the state `make run` leaves.
 e2e: run

@@ -2,9 +2,13 @@
 
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
+
 from whoop_dagster.clock import frozen_clock
 from whoop_dagster.demo import load_range
 from whoop_dagster_tests.support.clock import frozen_now
+
+pytestmark = pytest.mark.time_sensitive
 
 
 def test_the_main_job_loads_the_last_n_utc_days_up_to_today(monkeypatch):

@@ -1,8 +1,12 @@
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
+
 from whoop_dagster.clock import frozen_clock
 from whoop_dagster.defs.raw.partitions import DayRange, contiguous_ranges, daily_partitions_def
 from whoop_dagster_tests.support.clock import frozen_now
+
+pytestmark = pytest.mark.time_sensitive
 
 
 def test_a_day_range_maps_to_one_utc_api_window():

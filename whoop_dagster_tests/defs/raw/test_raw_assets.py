@@ -20,6 +20,8 @@ from whoop_dagster_tests.support.whoop import (
     whoop_resource,
 )
 
+pytestmark = pytest.mark.time_sensitive
+
 RAW_ASSETS = build_raw_assets(frozen_partitions_def(), "duckdb")
 RAW_CHECKS = build_raw_checks("warehouse_writer")
 

@@ -22,6 +22,8 @@ from whoop_dagster_tests.support.whoop import (
     whoop_resource,
 )
 
+pytestmark = pytest.mark.time_sensitive
+
 LOOKBACK = 14
 PARTITIONS = frozen_partitions_def()
 
