@@ -9,7 +9,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 DAYS ?= 90
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install prepare run dev test test-instants e2e bench lint format home clean
+.PHONY: install prepare run dev test test-instants history-windows e2e bench lint format home clean
 
 install: $(INSTALLED)
 
@@ -43,6 +43,11 @@ test: install prepare
 ## (`make test-instants INSTANTS=leap-day-2358,new-year-0002` for some); `make test` runs them at one.
 test-instants: install prepare
 	$(BIN)/python scripts/test_at_instants.py $(if $(INSTANTS),--instants $(INSTANTS))
+
+## dbt built alone on each of 36 windows of a year of emulator history, as the main job would
+## load them on 36 dates (`make test` builds the same windows once, in one shared warehouse).
+history-windows: install prepare
+	$(BIN)/python scripts/check_history_windows.py --jobs 2
 
 ## `dagster dev` + GraphQL + headless Chromium against the state `make run` leaves.
 e2e: run

@@ -12,6 +12,7 @@ select
     workouts.user_id,
     workout_cycles.cycle_id,
     workout_cycles.date_day,
+    workout_cycles.is_before_loaded_history,
     workouts.sport_key,
     workouts.sport_id,
     workouts.sport_name,
