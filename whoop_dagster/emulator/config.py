@@ -58,6 +58,12 @@ class EmulatorConfig:
         block_default_user_agents: answer 403 to requests without a ``User-Agent`` or with
             a library default (``python-requests/...``, ``Python-urllib/...``). Some clients
             report WHOOP does this; it is unconfirmed, so it is off by default.
+        strap_off_days: physiological days (the dates members woke on) with no data at all,
+            as if the strap was off: no cycle, sleep, recovery or workout of those days exists
+            (the cycle before simply ends where the missing one would have begun).
+        duplicated_days: physiological days whose cycle, sleeps, recovery and workouts the API
+            serves twice, the copies under new ids with the same times and scores (what a
+            strap that synced a day twice looks like).
     """
 
     seed: int = 7
@@ -81,6 +87,8 @@ class EmulatorConfig:
     redirect_uri: str = DEFAULT_REDIRECT_URI
     join_date: date | None = None
     block_default_user_agents: bool = False
+    strap_off_days: tuple[date, ...] = ()
+    duplicated_days: tuple[date, ...] = ()
 
     def __post_init__(self) -> None:
         if self.days < 1:
