@@ -11,60 +11,30 @@ import dagster as dg
 import pytest
 
 from whoop_dagster.clock import frozen_clock
-from whoop_dagster.defs.raw.assets import build_raw_assets
 from whoop_dagster.defs.raw.checks import (
-    FLAGGED_DAYS,
     IMPLAUSIBLE_DAYS_CHECK,
     MISSING_DAYS_CHECK,
-    build_volume_checks,
 )
 from whoop_dagster.defs.raw.partitions import contiguous_ranges
 from whoop_dagster.defs.raw.rows import parse_timestamp
-from whoop_dagster.defs.raw.sensors import RANGE_END_TAG, RANGE_START_TAG
 from whoop_dagster.defs.raw.volume import last_completed_day
-from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
 from whoop_dagster.whoop_api.endpoints import COLLECTION_ENDPOINTS
+from whoop_dagster_tests.support.volume import flagged, load_and_check_volume
 from whoop_dagster_tests.support.whoop import (
     days_ago,
     emulator,
-    frozen_partitions_def,
     truth_by_partition,
-    whoop_resource,
 )
 
 pytestmark = pytest.mark.time_sensitive
 
-RAW_ASSETS = build_raw_assets(frozen_partitions_def(), "duckdb")
 STRAP_OFF = tuple(days_ago(n) for n in (12, 11, 10))
 SYNCED_TWICE = days_ago(5)
 LOADED = (days_ago(40), days_ago(0))
 
 
 def load_and_check(emu, tmp_path, clock):
-    """Load the raw collections for ``LOADED`` and run the volume checks: check name -> {endpoint: evaluation}."""
-    resources = {
-        "whoop": whoop_resource(emu, tmp_path, max_retries=1),
-        "warehouse": DuckDBWarehouse(path=str(tmp_path / "whoop.duckdb")),
-    }
-    keys = " or ".join(f'key:"raw/{e.name}"' for e in COLLECTION_ENDPOINTS)
-    first, last = LOADED
-    tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
-    assert dg.materialize(RAW_ASSETS, resources=resources, selection=keys, tags=tags).success
-    checks = build_volume_checks("warehouse_writer", clock)
-    result = dg.materialize(
-        [*RAW_ASSETS, *checks],
-        resources=resources,
-        selection=dg.AssetSelection.checks(*checks),
-    )
-    evaluations: dict[str, dict[str, dg.AssetCheckEvaluation]] = {}
-    for evaluation in result.get_asset_check_evaluations():
-        evaluations.setdefault(evaluation.check_name, {})[evaluation.asset_key.path[-1]] = evaluation
-    return evaluations
-
-
-def flagged(evaluation) -> list[str]:
-    text = evaluation.metadata[FLAGGED_DAYS].value
-    return text.split(", ") if text else []
+    return load_and_check_volume(emu, tmp_path, *LOADED, clock)
 
 
 def truth_days(emu, endpoint) -> dict[str, list[dict]]:
