@@ -2,7 +2,8 @@
 # WHOOP emulator) and `make test`. Both install what they need into .venv.
 SHELL := /bin/bash
 PYTHON ?= python3
-VENV := .venv
+# Another interpreter: `make test PYTHON=python3.13 VENV=.venv-3.13` (one venv per interpreter).
+VENV ?= .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
