@@ -132,7 +132,7 @@ def connect_waiting(
             if remaining <= 0:
                 raise lock_timeout_error(path, err, timeout_seconds) from err
             if not waiting_logged:
-                logger.info(
+                logger.warning(
                     "DuckDB file %s is held by %s; waiting up to %.0f s for it",
                     path,
                     lock_holder(err).describe(),
