@@ -86,12 +86,31 @@ def lock_holder(error: BaseException) -> LockHolder:
 
 
 def _command_line(pid: int) -> str | None:
+    """The process's command line; for a multiprocessing worker (a Dagster step), its parent's too."""
+    command = _proc_command_line(pid)
+    if command is None or "multiprocessing" not in command:
+        return command
+    parent = _parent_pid(pid)
+    parent_command = _proc_command_line(parent) if parent else None
+    return f"{command}, started by process {parent} ({parent_command})" if parent_command else command
+
+
+def _proc_command_line(pid: int) -> str | None:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:  # no /proc (macOS), the process is gone, or it lives in another PID namespace
         return None
     words = [word.decode(errors="replace") for word in raw.split(b"\0") if word]
     return " ".join(words) or None
+
+
+def _parent_pid(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    match = re.search(r"^PPid:\s*(\d+)", status, re.MULTILINE)
+    return int(match[1]) if match else None
 
 
 def backoff_delays(rng: random.Random | None = None) -> Any:
