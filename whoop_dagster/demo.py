@@ -48,11 +48,17 @@ class RunSummary:
     api_requests: int = 0
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
+    #: Failed warn-severity checks: reported, never failing the run (they block nothing either).
+    checks_warned: list[str] = field(default_factory=list)
 
     def render(self) -> str:
         lines = ["", "Rows per asset:"]
         lines += [f"  {key:<45} {rows:>8}" for key, rows in sorted(self.rows.items())]
-        lines.append(f"Asset checks: {self.checks_passed} passed, {len(self.checks_failed)} failed")
+        lines.append(
+            f"Asset checks: {self.checks_passed} passed, {len(self.checks_warned)} warned, "
+            f"{len(self.checks_failed)} failed"
+        )
+        lines += [f"  WARN   {name}" for name in self.checks_warned]
         lines += [f"  FAILED {name}" for name in self.checks_failed]
         lines.append(f"WHOOP API requests: {self.api_requests}")
         return "\n".join(lines)
@@ -76,6 +82,8 @@ def summarize(events: list[dg.DagsterEvent]) -> RunSummary:
             name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
             if evaluation.passed:
                 summary.checks_passed += 1
+            elif evaluation.severity == dg.AssetCheckSeverity.WARN:
+                summary.checks_warned.append(name)
             else:
                 summary.checks_failed.append(name)
     summary.api_requests = sum(requests.values())

@@ -34,6 +34,7 @@ class StepTally:
     rows: dict[str, int] = field(default_factory=dict)
     materializations: int = 0
     checks_passed: int = 0
+    checks_warned: int = 0
     checks_failed: int = 0
 
 
@@ -48,9 +49,10 @@ def step_line(step_key: str, tally: StepTally, seconds: float, status: str = "")
         parts.append(f"{tally.materializations} partitions")
     if assets:
         parts.append(f"{sum(tally.rows.values()):,} rows")
-    if tally.checks_passed or tally.checks_failed:
+    if tally.checks_passed or tally.checks_warned or tally.checks_failed:
+        warned = f", {tally.checks_warned} warned" if tally.checks_warned else ""
         failed = f", {tally.checks_failed} FAILED" if tally.checks_failed else ""
-        parts.append(f"{tally.checks_passed} check{'' if tally.checks_passed == 1 else 's'} passed{failed}")
+        parts.append(f"{tally.checks_passed} check{'' if tally.checks_passed == 1 else 's'} passed{warned}{failed}")
     detail = ", ".join(parts) or "done"
     return f"  {name:<30} {detail:<44} {seconds:6.1f} s"
 
@@ -170,8 +172,11 @@ class RunProgress:
 
     def _checked(self, entry: Any, event: Any) -> None:
         tally = self.steps[entry.step_key]
-        if event.event_specific_data.passed:
+        evaluation = event.event_specific_data
+        if evaluation.passed:
             tally.checks_passed += 1
+        elif evaluation.severity == dg.AssetCheckSeverity.WARN:
+            tally.checks_warned += 1
         else:
             tally.checks_failed += 1
 

@@ -6,8 +6,10 @@ import re
 import subprocess
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from whoop_dagster.demo import summarize
 from whoop_dagster.run_progress import StepTally, step_line
 from whoop_dagster_tests.support.processes import BIN, user_env
 
@@ -28,6 +30,19 @@ def test_a_multi_asset_step_line_sums_its_assets_rows_and_checks():
 def test_a_check_step_line_names_the_step_and_its_checks():
     line = step_line("raw_cycle_checks", StepTally(checks_passed=1), 0.4)
     assert line.split() == ["raw_cycle_checks", "1", "check", "passed", "0.4", "s"]
+
+
+def test_a_failed_warn_check_is_reported_without_failing_the_run():
+    @dg.asset(check_specs=[dg.AssetCheckSpec("warns", asset="scores"), dg.AssetCheckSpec("holds", asset="scores")])
+    def scores():
+        yield dg.Output(None, metadata={"dagster/row_count": 3})
+        yield dg.AssetCheckResult(check_name="warns", passed=False, severity=dg.AssetCheckSeverity.WARN)
+        yield dg.AssetCheckResult(check_name="holds", passed=True)
+
+    summary = summarize(dg.materialize([scores]).all_events)
+    assert (summary.checks_passed, summary.checks_warned, summary.checks_failed) == (1, ["scores:warns"], [])
+    assert "Asset checks: 1 passed, 1 warned, 0 failed" in summary.render()
+    assert "1 check passed, 1 warned" in step_line("scores", StepTally(checks_passed=1, checks_warned=1), 0.1)
 
 
 @pytest.mark.slow
