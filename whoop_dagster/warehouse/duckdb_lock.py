@@ -12,7 +12,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,7 +113,7 @@ def _parent_pid(pid: int) -> int | None:
     return int(match[1]) if match else None
 
 
-def backoff_delays(rng: random.Random | None = None) -> Any:
+def backoff_delays(rng: random.Random | None = None) -> Iterator[float]:
     """Endless waits: doubling from ``FIRST_DELAY_SECONDS`` to ``MAX_DELAY_SECONDS``, each jittered down to half."""
     rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
     delay = FIRST_DELAY_SECONDS
@@ -152,7 +152,7 @@ def connect_waiting(
                 raise lock_timeout_error(path, err, timeout_seconds) from err
             if not waiting_logged:
                 logger.warning(
-                    "DuckDB file %s is held by %s; waiting up to %.0f s for it",
+                    "DuckDB file %s is held by %s; waiting up to %g s for it",
                     path,
                     lock_holder(err).describe(),
                     timeout_seconds,
@@ -168,7 +168,7 @@ def lock_timeout_error(
     holder = lock_holder(error)
     stop = f"`kill {holder.pid}` if it is stuck" if holder.pid is not None else "stop it"
     return DuckDBLockTimeoutError(
-        f"the DuckDB file {path} is still held by {holder.describe()} after waiting {waited_seconds:.0f} s. "
+        f"the DuckDB file {path} is still held by {holder.describe()} after waiting {waited_seconds:g} s. "
         f"DuckDB allows one writer per file, and no writer while another process reads it. Close that "
         f"process's connection (a DuckDB CLI, a notebook, another pipeline run) or {stop}, then re-run; "
         f"to wait longer, raise {LOCK_TIMEOUT_ENV}. DuckDB said: {error}"
