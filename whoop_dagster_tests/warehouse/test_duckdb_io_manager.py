@@ -39,14 +39,15 @@ def _definitions(path, **io_manager_settings) -> dg.Definitions:
 def test_a_dataframe_asset_is_a_table_named_by_its_key_and_loads_back(tmp_path):
     path = tmp_path / "whoop.duckdb"
     defs = _definitions(path)
-    assert defs.resolve_implicit_global_asset_job_def().execute_in_process().success
+    instance = dg.DagsterInstance.ephemeral()
+    assert defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance).success
 
     with duckdb.connect(str(path), read_only=True) as connection:
         stored = connection.execute("select date_day, score, flag from analysis.daily_scores order by 1").fetchall()
         counted = connection.execute("select days, scored from analysis.score_count").fetchall()
     assert stored == [(date(2024, 2, 28), 61.5, True), (date(2024, 2, 29), None, False)]
     assert counted == [(2, 1)]  # the downstream asset read the table as a DataFrame
-    loaded = defs.load_asset_value(TABLE_KEY)
+    loaded = defs.load_asset_value(TABLE_KEY, instance=instance)
     assert list(loaded.columns) == ["date_day", "score", "flag"]
     assert len(loaded) == 2
 
@@ -54,9 +55,10 @@ def test_a_dataframe_asset_is_a_table_named_by_its_key_and_loads_back(tmp_path):
 def test_materializing_again_replaces_the_table(tmp_path):
     defs = _definitions(tmp_path / "whoop.duckdb")
     job = defs.resolve_implicit_global_asset_job_def()
-    assert job.execute_in_process().success
-    assert job.execute_in_process().success
-    assert len(defs.load_asset_value(TABLE_KEY)) == 2
+    instance = dg.DagsterInstance.ephemeral()
+    assert job.execute_in_process(instance=instance).success
+    assert job.execute_in_process(instance=instance).success
+    assert len(defs.load_asset_value(TABLE_KEY, instance=instance)) == 2
 
 
 class ReleaseWhenWaiting(logging.Handler):

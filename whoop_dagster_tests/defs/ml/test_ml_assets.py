@@ -209,7 +209,9 @@ def test_on_snowflake_the_ml_tables_land_in_the_deployment_database(marts_duckdb
         assert len(forecast) >= scored["n"].iloc[0] - 1
         assert forecast["is_forecast"].sum() == 1
         assert pd.to_numeric(forecast["predicted"]).dropna().between(0, 100).all()
-        loaded = dg.Definitions(assets=build_ml_assets("snowflake"), resources=resources).load_asset_value(FORECAST_KEY)
+        loaded = dg.Definitions(assets=build_ml_assets("snowflake"), resources=resources).load_asset_value(
+            FORECAST_KEY, instance=dg.DagsterInstance.ephemeral()
+        )
         assert len(loaded) == len(forecast)
         assert set(loaded.columns) >= {"date_day", "predicted", "is_forecast"}
         anomalies = warehouse.read_frame("select count(*) as n from ml.recovery_anomalies")
