@@ -40,8 +40,8 @@ home:
 run: install prepare home
 	$(BIN)/whoop-dagster demo --days $(DAYS)
 
-## The Dagster UI on the same instance and warehouse as `make run`.
-dev: install prepare home
+## The Dagster UI on the same instance and warehouse as `make run` (it prepares the dbt manifest itself).
+dev: install home
 	$(BIN)/dagster dev -m whoop_dagster.definitions -h 127.0.0.1 -p 3000
 
 test: install prepare
@@ -54,7 +54,7 @@ e2e: run
 	$(BIN)/pytest -m e2e -p no:xdist
 
 ## Benchmarks (benchmarks/RESULTS.md); `dlt` is installed only for them.
-bench: install
+bench: install prepare
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/run_all.py
 
