@@ -82,8 +82,15 @@ def test_every_dbt_asset_has_a_freshness_policy_and_an_automation_condition(dbt_
 def test_every_dbt_asset_is_grouped_by_layer_owned_and_kinded(dbt_assets_def: dg.AssetsDefinition):
     for spec in dbt_assets_def.specs:
         assert spec.group_name == spec.key.path[0], spec.key
+        assert spec.tags["whoop/layer"] == spec.key.path[0], spec.key
         assert spec.owners, spec.key
         assert spec.kinds == {"dbt", "duckdb"}, spec.key
+
+
+def test_nodes_without_parents_rebuild_daily_and_the_rest_follow_parents(dbt_assets_def: dg.AssetsDefinition):
+    labels = {spec.key.to_user_string(): spec.automation_condition.get_label() for spec in dbt_assets_def.specs}
+    assert labels["marts/dim_date"] == labels["staging/sport_catalog"] == "daily_root"
+    assert labels["staging/stg_cycle"] == labels["metrics/recovery_momentum"] == "eager_over_raw_partitions"
 
 
 def test_the_snowflake_targets_are_kinded_snowflake():
