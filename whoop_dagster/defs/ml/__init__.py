@@ -24,8 +24,8 @@ def build_ml_definitions(warehouse: WarehouseResource) -> dg.Definitions:
     Both read the marts through the ``warehouse`` resource and return DataFrames that the
     ``warehouse_io_manager`` resource (the deployment's pandas IO manager, see
     :func:`whoop_dagster.resources.build_warehouse_io_manager`) stores as ``ml.<name>``; the code
-    location's definitions provide both. They name the marts by the dbt translator's rule
-    ``["marts", <model>]``.
+    location's definitions provide both. They name the marts with dagster-dbt's
+    ``get_asset_key_for_model``.
     """
     from whoop_dagster.defs.ml.assets import build_ml_assets
 
