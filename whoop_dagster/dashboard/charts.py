@@ -22,8 +22,9 @@ def figure(title: str, y_title: str | None = None, height: int = 360) -> go.Figu
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left"},
         height=height,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        # Below the plot: above it, a long legend collides with the title in a half-width column.
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0},
         hovermode="x unified",
     )
     if y_title:

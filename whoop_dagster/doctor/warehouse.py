@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
@@ -103,12 +104,16 @@ def _check_snowflake(warehouse: Any) -> CheckResult:
         if missing:
             return failed(CHECK, "schemas_missing", f"database {database}: no schema {', '.join(missing)}", RUN_FIRST)
         refused = []
+        probe = f"{PROBE_TABLE}_{secrets.token_hex(4)}"
         for schema in EXPECTED_SCHEMAS:
-            # A temporary table needs the same CREATE TABLE privilege and vanishes with the session.
+            # A short-lived table of its own (created, written, dropped): it needs exactly the
+            # privileges the pipeline's writes need (CREATE TABLE, INSERT) in each schema.
             try:
-                cursor.execute(f"CREATE TEMPORARY TABLE {schema}.{PROBE_TABLE} (ok INTEGER)")
-                cursor.execute(f"INSERT INTO {schema}.{PROBE_TABLE} VALUES (1)")
-                cursor.execute(f"DROP TABLE IF EXISTS {schema}.{PROBE_TABLE}")
+                cursor.execute(f"CREATE TABLE {schema}.{probe} (ok INTEGER)")
+                try:
+                    cursor.execute(f"INSERT INTO {schema}.{probe} VALUES (1)")
+                finally:
+                    cursor.execute(f"DROP TABLE IF EXISTS {schema}.{probe}")
             except Exception as err:
                 refused.append(f"{schema} ({_first_line(err)})")
         if refused:
