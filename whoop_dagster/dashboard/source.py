@@ -85,8 +85,8 @@ class WarehouseSource(Protocol):
 def read_tables(
     source: WarehouseSource,
     queries: Mapping[str, TableQuery],
-    start: Any = None,
-    end: Any = None,
+    start: Any,
+    end: Any,
 ) -> dict[str, pd.DataFrame | None]:
     """Run ``queries`` over one short-lived connection; a table that does not exist gives None.
 
