@@ -28,7 +28,7 @@ def sensor_statuses(instance: dg.DagsterInstance, defs: dg.Definitions) -> dict[
     for state in instance.all_instigator_state():
         stored[state.instigator_name] = state.status
     statuses = {}
-    for sensor in defs.resolve_all_sensor_defs():
+    for sensor in defs.sensors or []:
         state = stored.get(sensor.name)
         value = getattr(state, "value", None)
         if value in ("RUNNING", "STOPPED"):
@@ -51,12 +51,13 @@ def check_instance(defs: dg.Definitions | None = None) -> CheckResult:
     if defs is None:
         from whoop_dagster.definitions import defs
     try:
-        with dg.DagsterInstance.from_config(str(home)) as instance:
-            limit = pool_limit(instance, WAREHOUSE_POOL)
-            sensors = sensor_statuses(instance, defs)
-            heartbeats = instance.get_daemon_heartbeats()
+        instance = dg.DagsterInstance.from_config(str(home))
     except Exception as err:
         return failed(CHECK, "instance_unreadable", f"{home}: {type(err).__name__}: {err}", MAKE_HOME)
+    with instance:
+        limit = pool_limit(instance, WAREHOUSE_POOL)
+        sensors = sensor_statuses(instance, defs)
+        heartbeats = instance.get_daemon_heartbeats()
     if limit is None and not deployment.uses_snowflake:
         return failed(
             CHECK,

@@ -176,9 +176,11 @@ def check_api_call(setup: WhoopSetup) -> CheckResult:
     manager = TokenManager(setup.app, setup.store)
     try:
         token = manager.access_token()
-    except WhoopRefreshTokenRejectedError as err:
-        return failed(API_CALL, "refresh_token_rejected", f"{err}", REAUTHORIZE)
     except WhoopAuthError as err:
+        # The token manager re-raises a rejected refresh token (after checking no other process
+        # rotated it meanwhile) as a WhoopAuthError caused by WhoopRefreshTokenRejectedError.
+        if isinstance(err, WhoopRefreshTokenRejectedError) or isinstance(err.__cause__, WhoopRefreshTokenRejectedError):
+            return failed(API_CALL, "refresh_token_rejected", f"{err}", REAUTHORIZE)
         if "client credentials" in str(err):
             return failed(API_CALL, "client_credentials_rejected", f"{err}", APP_CREDENTIALS_FIX)
         return failed(API_CALL, "no_access_token", f"{err}", REAUTHORIZE)
