@@ -33,6 +33,9 @@ from whoop_dagster_tests.e2e.queries import (
 E2E_MARKER = "e2e: `dagster dev` + headless Chromium against the main run's DAGSTER_HOME (run with `make e2e`)"
 ARTIFACTS = environment.PROJECT_ROOT / "artifacts" / "e2e"
 
+#: Root in a container has no user-namespace sandbox; nothing else leaves loopback anyway.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+
 #: How long teardown waits for the runs it cancels to stop before stopping ``dagster dev``.
 CANCEL_TIMEOUT_SECONDS = 90.0
 IN_FLIGHT_STATUSES = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"]
@@ -192,3 +195,16 @@ def chromium() -> str:
     if path is None:
         pytest.fail("Chromium not found: run `bash scripts/e2e_prereqs.sh` (installs Debian's `chromium`)")
     return path
+
+
+@pytest.fixture(scope="session")
+def chromium_browser(chromium: str) -> Iterator[Any]:
+    """Headless Chromium driven by Playwright (Debian's browser: `playwright install` cannot download one here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
