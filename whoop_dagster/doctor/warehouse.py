@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,6 +16,8 @@ EXPECTED_SCHEMAS = ("raw", "staging", "intermediate", "marts", "metrics", "ml")
 PROBE_TABLE = "whoop_doctor_probe"
 #: Seconds the Snowflake connector may spend logging in before the check calls the warehouse unreachable.
 SNOWFLAKE_LOGIN_TIMEOUT_S = 20
+#: How long the local check waits for a pipeline step to release the DuckDB file before calling it locked.
+LOCK_WAIT_SECONDS = 30.0
 RUN_FIRST = "run `make run` (or the pipeline) once: it creates the schemas"
 GRANTS = "grant the role USAGE and CREATE TABLE on the database's schemas (deploy/snowflake_setup.sql)"
 
@@ -47,17 +50,24 @@ def _check_duckdb() -> CheckResult:
     path = environment.duckdb_path()
     if not path.is_file():
         return failed(CHECK, "warehouse_missing", f"no DuckDB file at {path}", RUN_FIRST)
-    try:
-        connection = duckdb.connect(str(path))  # read-write, as the pipeline opens it
-    except duckdb.Error as err:
-        if "lock" in str(err).lower():
-            return failed(
-                CHECK,
-                "warehouse_locked",
-                f"{path} is locked by another process: {err}",
-                "wait for the running pipeline step, or close the SQL client that holds the file",
-            )
-        return failed(CHECK, "warehouse_unreachable", f"cannot open {path}: {err}", "check WHOOP_DUCKDB_PATH")
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    pause = 0.1
+    while True:
+        try:
+            connection = duckdb.connect(str(path))  # read-write, as the pipeline opens it
+            break
+        except duckdb.Error as err:
+            if "lock" not in str(err).lower():
+                return failed(CHECK, "warehouse_unreachable", f"cannot open {path}: {err}", "check WHOOP_DUCKDB_PATH")
+            if time.monotonic() + pause > deadline:
+                return failed(
+                    CHECK,
+                    "warehouse_locked",
+                    f"{path} is still locked by another process after {LOCK_WAIT_SECONDS:.0f} s: {err}",
+                    "wait for the running pipeline step, or close the SQL client that holds the file",
+                )
+            time.sleep(pause)  # a pipeline step holds it: DuckDB has one writer at a time
+            pause = min(pause * 2, 2.0)
     try:
         schemas = [
             row[0] for row in connection.execute("SELECT schema_name FROM information_schema.schemata").fetchall()

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from whoop_dagster.doctor import run_checks, run_doctor
+from whoop_dagster.doctor import warehouse as doctor_warehouse
 from whoop_dagster.doctor.report import CheckResult, render_table
 from whoop_dagster_tests.doctor.conftest import CLIENT_SECRET
 
@@ -105,7 +106,8 @@ def test_a_missing_warehouse_says_to_run_the_pipeline(whoop_app, local_pipeline)
     assert "make run" in warehouse.fix
 
 
-def test_a_warehouse_held_by_another_process_is_named_locked(whoop_app, local_pipeline):
+def test_a_warehouse_held_by_another_process_is_named_locked(whoop_app, local_pipeline, monkeypatch):
+    monkeypatch.setattr(doctor_warehouse, "LOCK_WAIT_SECONDS", 1.0)
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('x', flush=True); "
          "time.sleep(60)", str(local_pipeline)],
