@@ -7,6 +7,7 @@ minutes: they run only when selected with ``-m e2e`` (``make e2e``).
 
 from __future__ import annotations
 
+import shutil
 import time
 import warnings
 from collections.abc import Iterator
@@ -20,7 +21,6 @@ import pytest
 from whoop_dagster import environment
 from whoop_dagster.jobs import PIPELINE_JOB_NAME
 from whoop_dagster.pool_slots import release_abandoned_slots
-from whoop_dagster_tests.e2e.browser import find_chromium
 from whoop_dagster_tests.e2e.dagster_dev import DagsterDev, running_dagster_dev
 from whoop_dagster_tests.e2e.graphql import GraphQLError
 from whoop_dagster_tests.e2e.queries import (
@@ -187,6 +187,17 @@ def release_pool_slots(dagster_home: Path) -> None:
 def backfill_in_flight(dev: DagsterDev, backfill_id: str) -> bool:
     answer = dev.graphql.query(PARTITION_BACKFILL, id=backfill_id, timeout=10)["partitionBackfillOrError"]
     return answer.get("status") in BACKFILL_IN_FLIGHT_STATUSES
+
+
+#: Debian's chromium, which Playwright drives (`playwright install` cannot download a browser here).
+CHROMIUM = "/usr/bin/chromium"
+
+
+def find_chromium() -> str | None:
+    """Path of the system Chromium, or None."""
+    if Path(CHROMIUM).is_file():
+        return CHROMIUM
+    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="session")
