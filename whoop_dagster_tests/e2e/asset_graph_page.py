@@ -65,8 +65,19 @@ ZOOM_STEP = 0.05
 
 
 def wait_for(page: Page, expression: str, timeout: float, interval: float = 0.5) -> Any:
-    """Poll ``expression`` in the page until it is truthy; return its value."""
-    return page.wait_for_function(expression, timeout=timeout * 1000, polling=interval * 1000).json_value()
+    """Poll ``expression`` in the page until it is truthy; return its value.
+
+    Polled from here with ``page.evaluate``: the UI's Content-Security-Policy forbids the string
+    evaluation that Playwright's ``wait_for_function`` does inside the page.
+    """
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"{expression!r} still {value!r} after {timeout:.0f}s")
 
 
 def wait_until_stable(page: Page, expression: str, timeout: float, interval: float = 0.25) -> Any:
