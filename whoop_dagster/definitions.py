@@ -1,8 +1,8 @@
 """The code location's one entry point: ``defs``.
 
 Loading builds definitions only: it reads no network, opens no warehouse,
-parses no dbt project (the manifest is prepared at build time) and imports
-neither scikit-learn nor the integrations of other deployments.
+parses no dbt project outside `dagster dev` (the manifest is prepared at build
+time) and imports neither scikit-learn nor the integrations of other deployments.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from whoop_dagster.defs.raw.checks import build_raw_checks
 from whoop_dagster.defs.raw.partitions import daily_partitions_def
 from whoop_dagster.defs.raw.sensors import build_object_refresh_schedule, build_raw_sensors
 from whoop_dagster.jobs import build_pipeline_job
-from whoop_dagster.resources import build_warehouse, build_whoop_api
+from whoop_dagster.resources import build_resources
 
 
 def build_definitions() -> dg.Definitions:
@@ -26,7 +26,8 @@ def build_definitions() -> dg.Definitions:
     deployment = environment.current_deployment()
     demo_mode = environment.is_demo_mode()
     partitions_def = daily_partitions_def()
-    warehouse = build_warehouse(deployment)
+    resources = build_resources(deployment)
+    warehouse = resources["warehouse"]
 
     raw = dg.Definitions(
         assets=build_raw_assets(partitions_def, warehouse.kind),
@@ -36,8 +37,6 @@ def build_definitions() -> dg.Definitions:
         jobs=[build_pipeline_job()],
     )
     dbt = build_dbt_definitions()
-    # The ML assets name the marts by the translator's rule (["marts", <model>]), not through
-    # dagster_dbt; test_definitions.py checks that every one of them is a dbt asset.
     ml = build_ml_definitions(warehouse)
     return dg.Definitions.merge(
         raw,
@@ -45,7 +44,7 @@ def build_definitions() -> dg.Definitions:
         ml,
         build_ops_definitions(),
         dg.Definitions(
-            resources={"warehouse": warehouse, "whoop": build_whoop_api(warehouse, deployment)},
+            resources=resources,
             metadata={"whoop/deployment": deployment.value, "whoop/demo_mode": demo_mode},
         ),
     )

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from whoop_dagster.defs.dbt.prepare import manifest_is_stale
-from whoop_dagster.defs.dbt.project import DBT_PROJECT_DIR, MANIFEST_PATH
+from whoop_dagster.defs.dbt.project import PREPARE_COMMAND, dbt_project, manifest_is_stale
 from whoop_dagster.doctor.report import CheckResult, failed, passed
 
+if TYPE_CHECKING:
+    from dagster_dbt import DbtProject
+
 CHECK = "dbt manifest"
-PREPARE = "run `make prepare` (python -m whoop_dagster.defs.dbt.prepare)"
+PREPARE = f"run `make prepare` ({PREPARE_COMMAND})"
 
 
-def project_models(project_dir: Path = DBT_PROJECT_DIR) -> set[str]:
+def project_models(project_dir: Path) -> set[str]:
     """Names of the models the project's files define (one ``.sql`` file per model under ``models/``)."""
     return {path.stem for path in (project_dir / "models").rglob("*.sql")}
 
@@ -28,8 +31,10 @@ def manifest_models(manifest: dict) -> set[str]:
     }
 
 
-def check_manifest(manifest_path: Path = MANIFEST_PATH, project_dir: Path = DBT_PROJECT_DIR) -> CheckResult:
+def check_manifest(project: DbtProject | None = None) -> CheckResult:
     """Present, parseable, newer than every dbt file, and holding exactly the project's models."""
+    project = project or dbt_project()
+    manifest_path, project_dir = Path(project.manifest_path), Path(project.project_dir)
     if not manifest_path.is_file():
         return failed(CHECK, "manifest_missing", f"no manifest at {manifest_path}", PREPARE)
     try:
@@ -44,7 +49,7 @@ def check_manifest(manifest_path: Path = MANIFEST_PATH, project_dir: Path = DBT_
         if in_manifest - on_disk:
             differences.append(f"no longer in the project: {', '.join(sorted(in_manifest - on_disk))}")
         return failed(CHECK, "manifest_mismatch", f"{manifest_path}: {'; '.join(differences)}", PREPARE)
-    if manifest_is_stale(project_dir):
+    if manifest_is_stale(project):
         return failed(CHECK, "manifest_stale", f"{manifest_path} is older than a file of {project_dir.name}/", PREPARE)
     version = manifest.get("metadata", {}).get("dbt_version", "?")
     return passed(CHECK, f"{manifest_path}: {len(in_manifest)} models, dbt {version}, up to date with the project")

@@ -15,7 +15,9 @@ import pytest
 from filelock import FileLock
 
 from whoop_dagster.defs.ml import build_ml_definitions
+from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
+from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager
 from whoop_dagster_tests.dbt.dbt_runner import run_dbt
 from whoop_dagster_tests.dbt.sample_data import emulator_sample_data, load_raw
 
@@ -32,8 +34,11 @@ def build_warehouse(path: Path, days: int = HISTORY_DAYS) -> Path:
     run_dbt(["build"], target="local", target_path=path.parent / "target", env=env)
     warehouse = DuckDBWarehouse(path=str(path))
     ml = build_ml_definitions(warehouse)
+    io_manager = DuckDBWarehouseIOManager(database=str(path))
     result = dg.materialize(
-        list(ml.assets or []), resources={"warehouse": warehouse, **(ml.resources or {})}, raise_on_error=True
+        list(ml.assets or []),
+        resources={"warehouse": warehouse, WAREHOUSE_IO_MANAGER_KEY: io_manager},
+        raise_on_error=True,
     )
     assert result.success
     return path

@@ -5,8 +5,7 @@ asset bodies.
 
 Modules: ``features`` (marts -> daily features, no look-ahead), ``model`` (estimator,
 rolling-origin backtest, baselines), ``anomalies`` (robust z-scores), ``checks`` (the
-forecast's blocking gate), ``report`` (the PNG), ``assets`` (the Dagster assets and the
-``ml_io_manager``).
+forecast's blocking gate), ``report`` (the PNG), ``assets`` (the Dagster assets).
 """
 
 from __future__ import annotations
@@ -20,18 +19,17 @@ if TYPE_CHECKING:
 
 
 def build_ml_definitions(warehouse: WarehouseResource) -> dg.Definitions:
-    """``ml/recovery_forecast`` and ``ml/recovery_anomalies`` (with their checks) and ``ml_io_manager``.
+    """``ml/recovery_forecast`` and ``ml/recovery_anomalies``, with their checks.
 
-    Both read the marts from ``warehouse`` and write their tables there (schema ``ml``); they
-    name the marts by the dbt translator's rule ``["marts", <model>]``. The assets also need the
-    ``warehouse`` resource, which the code location's definitions provide.
+    Both read the marts through the ``warehouse`` resource and return DataFrames that the
+    ``warehouse_io_manager`` resource (the deployment's pandas IO manager, see
+    :func:`whoop_dagster.resources.build_warehouse_io_manager`) stores as ``ml.<name>``; the code
+    location's definitions provide both. They name the marts with dagster-dbt's
+    ``get_asset_key_for_model``.
     """
-    from whoop_dagster.defs.ml.assets import ML_IO_MANAGER_KEY, build_ml_assets, build_ml_io_manager
+    from whoop_dagster.defs.ml.assets import build_ml_assets
 
-    return dg.Definitions(
-        assets=build_ml_assets(warehouse.kind),
-        resources={ML_IO_MANAGER_KEY: build_ml_io_manager(warehouse)},
-    )
+    return dg.Definitions(assets=build_ml_assets(warehouse.kind))
 
 
 __all__ = ["build_ml_definitions"]

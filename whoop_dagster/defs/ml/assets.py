@@ -1,10 +1,11 @@
 """The ML assets: ``ml/recovery_forecast`` and ``ml/recovery_anomalies``, written to schema ``ml``.
 
 Both read the dbt marts through the ``warehouse`` resource and declare them as ``deps`` (so
-lineage, automation and blocking dbt tests apply), and return a DataFrame that
-``ml_io_manager`` writes to ``ml.<name>`` of the same warehouse (DuckDB locally, Snowflake in
-branch and prod), replacing the table in one transaction. Both run in the ``warehouse_writer`` pool:
-locally they open the same DuckDB file as dbt, which allows one writer at a time.
+lineage, automation and blocking dbt tests apply), and return a DataFrame that the
+``warehouse_io_manager`` stores as the table ``ml.<name>`` of the same warehouse
+(dagster-duckdb-pandas locally, dagster-snowflake-pandas in branch and prod), so
+``defs.load_asset_value(FORECAST_KEY)`` and downstream assets read it back as a DataFrame.
+Both run in the ``warehouse_writer`` pool: locally they open the same DuckDB file as dbt.
 
 Nothing heavy at import: numpy, pandas, scikit-learn and matplotlib are imported inside the
 functions the asset bodies call, so loading the definitions needs none of them.
@@ -19,8 +20,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
+from dagster_dbt import get_asset_key_for_model
 
 from whoop_dagster import environment
+from whoop_dagster.defs.dbt.assets import build_dbt_assets
 from whoop_dagster.defs.ml.anomalies import (
     BASELINE_DAYS,
     METHOD_VERSION,
@@ -63,6 +66,7 @@ from whoop_dagster.defs.ml.model import (
     run_backtest,
 )
 from whoop_dagster.defs.raw.assets import WAREHOUSE_POOL
+from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
 from whoop_dagster.warehouse import WarehouseResource
 
 if TYPE_CHECKING:
@@ -71,7 +75,8 @@ if TYPE_CHECKING:
 
 ML_GROUP = "ml"
 ML_SCHEMA = "ml"
-ML_IO_MANAGER_KEY = "ml_io_manager"
+#: The ML tables are stored by the warehouse's pandas IO manager, in schema ``ml`` (the key prefix).
+ML_IO_MANAGER_KEY = WAREHOUSE_IO_MANAGER_KEY
 FORECAST_KEY = dg.AssetKey([ML_SCHEMA, "recovery_forecast"])
 ANOMALIES_KEY = dg.AssetKey([ML_SCHEMA, "recovery_anomalies"])
 OWNERS = ["team:data-science"]
@@ -106,12 +111,9 @@ def estimator_factory(spec: ModelSpec) -> Any:
 
 
 def mart_asset_keys() -> dict[str, dg.AssetKey]:
-    """The asset key of each mart the ML assets read, by model name.
-
-    By the dbt translator's rule ``["marts", <model>]``, so loading the ML assets needs neither
-    ``dagster_dbt`` nor the manifest; ``test_definitions.py`` checks every key is a dbt asset.
-    """
-    return {model: dg.AssetKey(["marts", model]) for model in MART_MODELS}
+    """The asset key of each mart the ML assets read, by model name, as the dbt assets define it."""
+    dbt_models = build_dbt_assets()
+    return {model: get_asset_key_for_model([dbt_models], model) for model in MART_MODELS}
 
 
 def ml_automation_condition() -> dg.AutomationCondition:
@@ -432,17 +434,6 @@ def build_ml_assets(warehouse_kind: str) -> list[dg.AssetsDefinition]:
     ]
 
 
-def build_ml_io_manager(warehouse: WarehouseResource) -> dg.ConfigurableIOManager:
-    """``ml_io_manager``: the ML DataFrames as whole tables of schema ``ml`` in ``warehouse``, replaced atomically.
-
-    DuckDB locally, Snowflake in branch and prod: the same warehouse resource, and the same
-    transactional write, as the raw layer (see :mod:`whoop_dagster.warehouse.io_manager`).
-    """
-    from whoop_dagster.warehouse.io_manager import WarehouseTableIOManager
-
-    return WarehouseTableIOManager(warehouse=warehouse)
-
-
 __all__ = [
     "ANOMALIES_KEY",
     "ANOMALY_CHECK_NAME",
@@ -450,5 +441,4 @@ __all__ = [
     "ML_IO_MANAGER_KEY",
     "ForecastConfig",
     "build_ml_assets",
-    "build_ml_io_manager",
 ]
