@@ -31,12 +31,26 @@ class ManifestNotPreparedError(RuntimeError):
     """The dbt manifest has not been prepared (outside ``dagster dev``, nothing parses dbt at load)."""
 
 
+class WhoopDbtProject(DbtProject):
+    """dagster-dbt's project, but under ``dagster dev`` it parses only when a dbt file changed.
+
+    ``dagster dev`` loads the definitions in every process it starts (code server, each run
+    worker, each step process), and :meth:`~dagster_dbt.DbtProject.prepare_if_dev` runs
+    ``dbt parse`` in every one of them. An edited model is still picked up on the next load:
+    its file is newer than the manifest.
+    """
+
+    def prepare_if_dev(self) -> None:
+        if manifest_is_stale(self):
+            super().prepare_if_dev()
+
+
 @cache
 def _dbt_project(target: str, packaged: bool) -> DbtProject:
     # A deployed build has no repository beside the package: only the packaged copy exists.
     # dagster-dbt itself prefers the packaged copy whenever it exists, except under `dagster dev`.
     project_dir = SOURCE_DBT_PROJECT_DIR if SOURCE_DBT_PROJECT_DIR.exists() else PACKAGED_DBT_PROJECT_DIR
-    return DbtProject(
+    return WhoopDbtProject(
         project_dir=project_dir,
         # Local runs use the repository's project: packaging it there would make every process
         # but `dagster dev` run a copy that goes stale the moment a model is edited.
