@@ -104,7 +104,6 @@ def test_member_names_and_unknown_sports_survive_intact(built_duckdb: tuple[Path
     ) == [("other", False)]
 
 
-
 def test_an_unknown_sport_id_lands_as_unknown_and_keeps_its_workouts(built_duckdb: tuple[Path, Path]):
     path, target_path = built_duckdb
     assert _query(
@@ -161,6 +160,7 @@ def test_sleep_stages_cover_scored_sleeps_only(built_duckdb: tuple[Path, Path]):
         "where st.sleep_stage_key = 'rem' and st.stage_minutes <> s.rem_sleep_minutes",
     )
     assert mismatched == [(0,)]
+
 
 @pytest.mark.snowflake
 def test_the_same_project_builds_on_snowflake_with_the_same_results(
