@@ -307,13 +307,19 @@ def build_sample_data(days: int = DAYS, first_day: date = FIRST_DAY) -> SampleDa
     )
 
 
-def emulator_sample_data(days: int = 60, seed: int = 7) -> SampleData | None:
-    """The emulator's records (``emu.dataset``), or None while the emulator package is not there."""
+def emulator_sample_data(
+    days: int = 60, seed: int = 7, recovery_effects: Any = None, now: datetime = datetime(2025, 6, 30, 18, 0)
+) -> SampleData | None:
+    """The emulator's records (``emu.dataset``), or None while the emulator package is not there.
+
+    ``recovery_effects`` (an ``emulator.RecoveryEffects``) plants or removes effects of behaviour
+    on recovery; None keeps the emulator's default physiology.
+    """
     try:
-        from whoop_dagster.emulator import EmulatorConfig, run_emulator
+        from whoop_dagster.emulator import EmulatorConfig, RecoveryEffects, run_emulator
     except ImportError:
         return None
-    config = EmulatorConfig(seed=seed, days=days, now=datetime(2025, 6, 30, 18, 0))
+    config = EmulatorConfig(seed=seed, days=days, now=now, recovery_effects=recovery_effects or RecoveryEffects())
     with run_emulator(config, port=0) as emulator:
         dataset = emulator.dataset
         records = {name: [dict(r) for r in dataset.records(name)] for name in ("cycle", "sleep", "recovery", "workout")}

@@ -1,12 +1,14 @@
-"""The ML layer: next-day recovery forecast and recovery anomaly flags, written to schema ``ml``.
+"""The ML layer: next-day recovery forecast, recovery anomaly flags and tonight's sleep forecast (schema ``ml``).
 
 Importing this package is cheap: scikit-learn and matplotlib are imported only inside the
 asset bodies.
 
 Modules: ``features`` (marts -> daily features, no look-ahead), ``model`` (estimator,
 rolling-origin backtest, baselines), ``anomalies`` (robust z-scores), ``checks`` (the
-forecast's blocking gate), ``report`` (the PNG), ``assets`` (the Dagster assets and the
-``ml_io_manager``).
+forecasts' blocking gate), ``report`` (the PNG), ``assets`` (the recovery assets, the shared
+forecast publishing and the ``ml_io_manager``), ``behaviour`` (the member's days: load, sleep,
+recovery, also read by ``analysis``), ``sleep_features`` and ``sleep_forecast`` (the sleep
+performance forecast).
 """
 
 from __future__ import annotations
@@ -20,16 +22,17 @@ if TYPE_CHECKING:
 
 
 def build_ml_definitions(warehouse: WarehouseResource) -> dg.Definitions:
-    """``ml/recovery_forecast`` and ``ml/recovery_anomalies`` (with their checks) and ``ml_io_manager``.
+    """``ml/recovery_forecast``, ``ml/recovery_anomalies``, ``ml/sleep_performance_forecast`` and ``ml_io_manager``.
 
-    Both read the marts from ``warehouse`` and write their tables there (schema ``ml``); they
+    They read the marts from ``warehouse`` and write their tables there (schema ``ml``); they
     name the marts by the dbt translator's rule ``["marts", <model>]``. The assets also need the
     ``warehouse`` resource, which the code location's definitions provide.
     """
     from whoop_dagster.defs.ml.assets import ML_IO_MANAGER_KEY, build_ml_assets, build_ml_io_manager
+    from whoop_dagster.defs.ml.sleep_forecast import build_sleep_forecast_asset
 
     return dg.Definitions(
-        assets=build_ml_assets(warehouse.kind),
+        assets=[*build_ml_assets(warehouse.kind), build_sleep_forecast_asset(warehouse.kind)],
         resources={ML_IO_MANAGER_KEY: build_ml_io_manager(warehouse)},
     )
 
