@@ -73,4 +73,3 @@ def emulated_behaviour_daily(
     frame = pd.DataFrame(rows)
     frame["date_day"] = pd.to_datetime(frame["date_day"])
     return frame.loc[:, ["user_id", "date_day", *BEHAVIOUR_COLUMNS]]
-

@@ -14,8 +14,10 @@ import pytest
 from whoop_dagster.defs.ml import assets as ml_assets
 from whoop_dagster.defs.ml.assets import ANOMALIES_KEY, FORECAST_KEY, build_ml_assets, build_ml_io_manager
 from whoop_dagster.defs.ml.checks import GATE_CHECK_NAME, ForecastGateFailed
+from whoop_dagster.defs.ml.features import MART_MODELS
 from whoop_dagster.defs.ml.model import ModelSpec, build_estimator
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
+from whoop_dagster_tests.support.marts import copy_marts
 
 
 def materialize_ml(path: Path, *, raise_on_error: bool = True, selection: Any = None) -> dg.ExecuteInProcessResult:
@@ -156,32 +158,13 @@ def test_a_failing_gate_keeps_the_published_forecast(marts_duckdb, monkeypatch, 
     pd.testing.assert_frame_equal(read_table(marts_duckdb, "recovery_forecast"), published)
 
 
-def _portable_type(duckdb_type: str) -> str:
-    for prefix, sql_type in (("DATE", "DATE"), ("TIMESTAMP", "TIMESTAMP"), ("BOOL", "BOOLEAN"), ("VARCHAR", "VARCHAR")):
-        if duckdb_type.startswith(prefix):
-            return sql_type
-    return "BIGINT" if "INT" in duckdb_type else "DOUBLE"
-
-
-def _copy_marts(duckdb_path: Path, destination: Any) -> None:
-    """The marts the ML assets read, copied from the dbt-built DuckDB file into ``destination``."""
-    from whoop_dagster.defs.ml.features import MART_MODELS
-    from whoop_dagster.warehouse.base import TableSpec
-
-    with duckdb.connect(str(duckdb_path), read_only=True) as source:
-        for model in MART_MODELS:
-            described = source.execute(f"describe marts.{model}").fetchall()
-            table = TableSpec("marts", model, tuple((name, _portable_type(type_)) for name, type_, *_ in described))
-            destination.replace_slice(table, source.execute(f"select * from marts.{model}").df(), None)
-
-
 @pytest.mark.snowflake
 def test_on_snowflake_the_ml_tables_land_in_the_deployment_database(marts_duckdb):
     from whoop_dagster_tests.support.snowflake import fakesnow_server, snowflake_warehouse
 
     with fakesnow_server() as kwargs:
         warehouse = snowflake_warehouse(kwargs)
-        _copy_marts(marts_duckdb, warehouse)
+        copy_marts(marts_duckdb, warehouse, MART_MODELS)
         result = dg.materialize(
             build_ml_assets("snowflake"),
             resources={"warehouse": warehouse, "ml_io_manager": build_ml_io_manager(warehouse)},
