@@ -62,14 +62,30 @@ def test_every_upstream_of_every_asset_is_defined_here():
     materializable = {key for key in graph.get_all_asset_keys() if graph.get(key).is_materializable}
     for key in materializable:
         assert graph.get(key).parent_keys <= materializable, key.to_user_string()
-    assert {dg.AssetKey(["ml", "recovery_forecast"]), dg.AssetKey(["ml", "recovery_anomalies"])} <= materializable
+    assert {
+        dg.AssetKey(["ml", "recovery_forecast"]),
+        dg.AssetKey(["ml", "recovery_anomalies"]),
+        dg.AssetKey(["ml", "sleep_performance_forecast"]),
+        dg.AssetKey(["analysis", "recovery_drivers"]),
+    } <= materializable
+
+
+def test_the_analytics_assets_have_their_fixed_keys_groups_and_io_manager():
+    from whoop_dagster.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for key, group in ((("ml", "sleep_performance_forecast"), "ml"), (("analysis", "recovery_drivers"), "analysis")):
+        node = graph.get(dg.AssetKey(list(key)))
+        assert node.group_name == group
+        assert node.assets_def.get_io_manager_key_for_asset_key(node.key) == "ml_io_manager"
+        assert node.metadata["dagster/table_name"] == ".".join(key)
 
 
 LOAD_PROBE = """
 import json, sys
 import whoop_dagster.definitions
 heavy = ["sklearn", "dagster_snowflake", "dagster_snowflake_pandas", "snowflake.connector", "dagster_dbt", "dbt",
-         "matplotlib", "pandas", "numpy"]
+         "matplotlib", "pandas", "numpy", "scipy"]
 warehouse = whoop_dagster.definitions.defs.resources["warehouse"].kind
 print(json.dumps({"heavy": [m for m in heavy if m in sys.modules], "warehouse": warehouse}))
 """

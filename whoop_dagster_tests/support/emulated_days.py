@@ -19,6 +19,10 @@ from whoop_dagster.emulator.data import MS_PER_MINUTE, Physiology
 if TYPE_CHECKING:
     import pandas as pd
 
+#: The effects the analysis tests plant in a world where otherwise no behaviour moves recovery:
+#: each strain point above 14 costs 4 points of next-day recovery, each hour of later sleep onset 8.
+PLANTED = RecoveryEffects(strain_slope=0.0, sleep_performance_slope=0.0, high_strain_penalty=4.0, bedtime_slope=-8.0)
+
 #: Zone indexes (0-5) of each intensity band, as ``behaviour.INTENSITY_ZONES`` names them.
 _BAND_ZONES: dict[str, tuple[int, ...]] = {
     "low_intensity_minutes": (1, 2),
