@@ -224,8 +224,9 @@ def forecast_metadata(
     target: ForecastTarget | None = None,
 ) -> dict[str, Any]:
     """What a user sees on the materialization: scores, baselines, the model, and the picture."""
-    target = target or RECOVERY_TARGET
     from whoop_dagster.defs.ml.report import forecast_plot_png, png_markdown
+
+    target = target or RECOVERY_TARGET
 
     best_name, best = backtest.best_baseline
     forecasts = table.loc[table["is_forecast"], ["user_id", "date_day", "predicted"]]
