@@ -19,9 +19,18 @@ $(INSTALLED): pyproject.toml setup.py
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-## The dbt manifest the definitions read (`dbt parse`, only when a dbt file changed).
-prepare: install
-	$(BIN)/python -m whoop_dagster.defs.dbt.prepare --if-stale
+## The dbt manifest the definitions read, prepared as the deploy workflow does (`dbt parse`;
+## only when a dbt file changed). `dagster dev` prepares it by itself.
+DBT_PROJECT_FILE := whoop_dagster/defs/dbt/project.py
+MANIFEST := whoop_dbt/target/manifest.json
+DBT_SOURCES := $(shell find whoop_dbt -type f -not -path 'whoop_dbt/target/*' -not -path 'whoop_dbt/logs/*' \
+	-not -path 'whoop_dbt/dbt_packages/*' -not -name '.user.yml')
+
+prepare: $(MANIFEST)
+
+$(MANIFEST): $(INSTALLED) $(DBT_PROJECT_FILE) $(DBT_SOURCES)
+	$(BIN)/dagster-dbt project prepare-and-package --file $(DBT_PROJECT_FILE)
+	touch $@
 
 home:
 	mkdir -p $(DAGSTER_HOME)
@@ -31,8 +40,8 @@ home:
 run: install prepare home
 	$(BIN)/whoop-dagster demo --days $(DAYS)
 
-## The Dagster UI on the same instance and warehouse as `make run`.
-dev: install prepare home
+## The Dagster UI on the same instance and warehouse as `make run` (it prepares the dbt manifest itself).
+dev: install home
 	$(BIN)/dagster dev -m whoop_dagster.definitions -h 127.0.0.1 -p 3000
 
 test: install prepare
@@ -45,7 +54,7 @@ e2e: run
 	$(BIN)/pytest -m e2e -p no:xdist
 
 ## Benchmarks (benchmarks/RESULTS.md); `dlt` is installed only for them.
-bench: install
+bench: install prepare
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/run_all.py
 

@@ -73,6 +73,9 @@ class Measured:
     #: Largest sum of the resident sets of every process in the child's session, sampled every
     #: ``SAMPLE_S`` (0 when not sampled): the whole tree at once, e.g. Dagster + dbt together.
     peak_tree_rss_mb: float = 0.0
+    #: User + system CPU time of the child process (not of its own children): less sensitive
+    #: than wall time to other work on a shared machine.
+    cpu_s: float = 0.0
 
     def check(self) -> Measured:
         """Raise with the child's last output when it failed."""
@@ -128,6 +131,7 @@ def run_measured(
             started=started,
             finished=finished,
             peak_tree_rss_mb=sampler.peak_mb if sampler else 0.0,
+            cpu_s=usage.ru_utime + usage.ru_stime,
         )
 
 

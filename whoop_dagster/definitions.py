@@ -1,8 +1,8 @@
 """The code location's one entry point: ``defs``.
 
 Loading builds definitions only: it reads no network, opens no warehouse,
-parses no dbt project (the manifest is prepared at build time) and imports
-neither scikit-learn nor the integrations of other deployments.
+parses no dbt project outside `dagster dev` (the manifest is prepared at build
+time) and imports neither scikit-learn nor the integrations of other deployments.
 """
 
 from __future__ import annotations
@@ -37,8 +37,6 @@ def build_definitions() -> dg.Definitions:
         jobs=[build_pipeline_job()],
     )
     dbt = build_dbt_definitions()
-    # The ML assets name the marts by the translator's rule (["marts", <model>]), not through
-    # dagster_dbt; test_definitions.py checks that every one of them is a dbt asset.
     ml = build_ml_definitions(warehouse)
     return dg.Definitions.merge(
         raw,

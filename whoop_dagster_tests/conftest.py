@@ -2,18 +2,66 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from filelock import FileLock
+
+from whoop_dagster import environment
+from whoop_dagster.defs.dbt.project import PREPARE_COMMAND, SOURCE_DBT_PROJECT_DIR
+
+BIN = Path(sys.executable).parent
+
+#: Folders of the dbt project that hold build output, not sources.
+_DBT_OUTPUT_FOLDERS = frozenset({"target", "logs", "dbt_packages"})
+
+
+def manifest_is_current(project_dir: Path = SOURCE_DBT_PROJECT_DIR) -> bool:
+    """True when the manifest exists and is newer than every source file of the dbt project."""
+    manifest = project_dir / "target" / "manifest.json"
+    if not manifest.exists():
+        return False
+    prepared_at = manifest.stat().st_mtime
+    return all(
+        path.stat().st_mtime <= prepared_at
+        for path in project_dir.rglob("*")
+        if path.is_file()
+        and path.relative_to(project_dir).parts[0] not in _DBT_OUTPUT_FOLDERS
+        and path.name != ".user.yml"
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)
-def dbt_manifest() -> str:
-    """The dbt manifest that loading the definitions reads, prepared once per session if missing or stale.
+def dbt_manifest() -> Path:
+    """The dbt manifest that loading the definitions reads, prepared as `make prepare` does.
 
-    Cheap when it is up to date (`make prepare` already ran): only file times are compared.
+    Runs ``dagster-dbt project prepare-and-package`` for the local target once per session when the
+    manifest is missing or older than a dbt file; cheap when `make prepare` already ran. The lock
+    keeps pytest-xdist's workers from preparing at the same time.
     """
-    from whoop_dagster.defs.dbt.prepare import prepare_if_stale
-
-    return prepare_if_stale("local")
+    manifest = SOURCE_DBT_PROJECT_DIR / "target" / "manifest.json"
+    manifest.parent.mkdir(exist_ok=True)
+    with FileLock(str(manifest.parent / ".prepare.lock"), timeout=600):
+        if not manifest_is_current():
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("WHOOP_", "SNOWFLAKE_", "DAGSTER_CLOUD"))}
+            _, *arguments = PREPARE_COMMAND.split()
+            result = subprocess.run(
+                [str(BIN / "dagster-dbt"), *arguments],
+                cwd=environment.PROJECT_ROOT,
+                # dagster-dbt runs `dbt` from PATH: this venv's, as in an activated venv.
+                env={**env, "WHOOP_DEPLOYMENT": "local", "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"},
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            if result.returncode != 0:
+                pytest.fail(f"`{PREPARE_COMMAND}` failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+            manifest.touch()  # dbt may leave an unchanged manifest's time alone
+    return manifest
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -45,7 +45,7 @@ def raw_duckdb(duckdb_path: Path, sample_data: SampleData) -> Path:
 def built_duckdb(tmp_path_factory: pytest.TempPathFactory, sample_data: SampleData) -> tuple[Path, Path]:
     """A DuckDB file after a full ``dbt build`` over the sample data: (database, target path).
 
-    Shared by the tests of a module that only read the result.
+    Shared by the tests of one module (each module gets its own).
     """
     root = tmp_path_factory.mktemp("built_duckdb")
     path = root / "whoop.duckdb"

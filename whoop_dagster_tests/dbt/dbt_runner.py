@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from whoop_dagster.defs.dbt.project import DBT_PROJECT_DIR, dbt_executable
+from whoop_dagster.defs.dbt.project import SOURCE_DBT_PROJECT_DIR, dbt_executable
 
 #: The tables every comparison reads: the models users and the ML layer consume.
 COMPARED_MODELS: tuple[str, ...] = (
@@ -54,9 +54,9 @@ def run_dbt(
         dbt_executable(),
         *args,
         "--project-dir",
-        str(DBT_PROJECT_DIR),
+        str(SOURCE_DBT_PROJECT_DIR),
         "--profiles-dir",
-        str(DBT_PROJECT_DIR),
+        str(SOURCE_DBT_PROJECT_DIR),
         "--target",
         target,
         "--target-path",

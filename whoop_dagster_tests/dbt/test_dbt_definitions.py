@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster_dbt import DbtCliResource
 
 from whoop_dagster.defs.dbt import build_dbt_definitions
 from whoop_dagster.defs.dbt.assets import WAREHOUSE_POOL, build_dbt_assets
 from whoop_dagster.defs.dbt.automation import AUTOMATION_SENSOR_NAME
-from whoop_dagster.defs.dbt.project import MANIFEST_PATH
+from whoop_dagster.defs.dbt.project import dbt_project
 
 FIXED_MODEL_KEYS = {
     "staging/stg_cycle",
@@ -52,7 +54,7 @@ def dbt_assets_def() -> dg.AssetsDefinition:
 
 
 def _manifest() -> dict:
-    return json.loads(MANIFEST_PATH.read_text())
+    return json.loads(dbt_project("local").manifest_path.read_text())
 
 
 def test_every_fixed_model_name_is_an_asset_keyed_by_its_layer(dbt_assets_def: dg.AssetsDefinition):
@@ -83,8 +85,15 @@ def test_every_dbt_asset_has_a_freshness_policy_and_an_automation_condition(dbt_
 def test_every_dbt_asset_is_grouped_by_layer_owned_and_kinded(dbt_assets_def: dg.AssetsDefinition):
     for spec in dbt_assets_def.specs:
         assert spec.group_name == spec.key.path[0], spec.key
+        assert spec.tags["whoop/layer"] == spec.key.path[0], spec.key
         assert spec.owners, spec.key
         assert spec.kinds == {"dbt", "duckdb"}, spec.key
+
+
+def test_nodes_without_parents_rebuild_daily_and_the_rest_follow_parents(dbt_assets_def: dg.AssetsDefinition):
+    labels = {spec.key.to_user_string(): spec.automation_condition.get_label() for spec in dbt_assets_def.specs}
+    assert labels["marts/dim_date"] == labels["staging/sport_catalog"] == "daily_root"
+    assert labels["staging/stg_cycle"] == labels["metrics/recovery_momentum"] == "eager_over_raw_partitions"
 
 
 def test_the_snowflake_targets_are_kinded_snowflake():
@@ -129,27 +138,24 @@ def test_the_dbt_step_runs_in_the_warehouse_writer_pool(dbt_assets_def: dg.Asset
 
 
 def test_the_definitions_hold_the_dbt_resource_and_a_running_automation_sensor(dbt_defs: dg.Definitions):
-    assert "dbt" in (dbt_defs.resources or {})
+    dbt = (dbt_defs.resources or {})["dbt"]
+    assert isinstance(dbt, DbtCliResource)
+    assert dbt.target == "local"
+    assert Path(dbt.project_dir) == dbt_project("local").project_dir
     [sensor] = dbt_defs.sensors or []
     assert sensor.name == AUTOMATION_SENSOR_NAME
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
-def test_importing_the_dbt_package_neither_imports_dagster_dbt_nor_parses_dbt():
+def test_importing_the_dbt_package_reads_no_manifest_and_builds_nothing():
     probe = (
-        "import json, sys; import whoop_dagster.defs.dbt; "
-        "print(json.dumps([m for m in ('dagster_dbt', 'dbt') if m in sys.modules]))"
+        "import whoop_dagster.defs.dbt; from dagster_dbt.dbt_manifest import read_manifest_path; "
+        "print(read_manifest_path.cache_info().currsize)"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    assert result.stdout.strip().splitlines()[-1] == "0"  # no manifest read: nothing built
 
 
-def test_building_the_dbt_assets_imports_neither_dagster_dbt_nor_dbt():
-    """The specs come from the manifest JSON (defs/dbt/specs.py); dagster-dbt loads only in the dbt step."""
-    probe = (
-        "import json, sys; from whoop_dagster.defs.dbt import build_dbt_definitions; "
-        "defs = build_dbt_definitions('local'); assert defs.assets; "
-        "print(json.dumps([m for m in ('dagster_dbt', 'dbt') if m in sys.modules]))"
-    )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+def test_the_dbt_assets_are_built_once_per_target():
+    assert build_dbt_assets("local") is build_dbt_assets("local")
+    assert build_dbt_assets("ci") is not build_dbt_assets("local")

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from whoop_dagster.defs.dbt.prepare import package
-from whoop_dagster.defs.dbt.project import SOURCE_DBT_PROJECT_DIR, dbt_executable
+from whoop_dagster.defs.dbt.project import PREPARE_COMMAND, SOURCE_DBT_PROJECT_DIR, dbt_executable
+from whoop_dagster_tests.dbt.fresh_clone import BIN, clone_env, copy_repository
 
 ROOT = SOURCE_DBT_PROJECT_DIR.parent
+
+#: Dummy prod settings: loading the prod definitions reads them but connects to nothing.
+PROD_ENV = {
+    "WHOOP_DEPLOYMENT": "prod",
+    "SNOWFLAKE_ACCOUNT": "test-account",
+    "SNOWFLAKE_USER": "test_user",
+    "SNOWFLAKE_PASSWORD": "test-password",
+    "WHOOP_CLIENT_ID": "test-client",
+    "WHOOP_CLIENT_SECRET": "test-secret",
+}
 
 
 def _parse(target: str, target_path: Path, **env: str) -> dict:
@@ -45,33 +56,59 @@ def test_a_branch_target_without_a_database_writes_to_the_pull_requests_clone(tm
     assert databases == {"WHOOP_BRANCH_42"}
 
 
-def test_the_packaged_project_is_what_an_installed_build_loads(tmp_path: Path):
-    source = tmp_path / "repo" / "whoop_dbt"
-    (source / "target").mkdir(parents=True)
-    for item in ("dbt_project.yml", "profiles.yml"):
-        (source / item).write_text((SOURCE_DBT_PROJECT_DIR / item).read_text())
-    (source / "target" / "manifest.json").write_text('{"nodes": {}}')
-    (source / "target" / "run_results.json").write_text("{}")
-    (source / "logs").mkdir()
-    (source / "logs" / "dbt.log").write_text("")
-
-    packaged = package(source, tmp_path / "pkg" / "dbt_project")
-
-    assert (packaged / "dbt_project.yml").exists()
-    assert (packaged / "target" / "manifest.json").read_text() == '{"nodes": {}}'
-    assert not (packaged / "target" / "run_results.json").exists()
-    assert not (packaged / "logs").exists()
-
-
 PROBE = """
-import sys
-from whoop_dagster.defs.dbt import project
-print(project.DBT_PROJECT_DIR)
+import json
+from whoop_dagster.definitions import defs
+from whoop_dagster.defs.dbt.assets import build_dbt_assets
+from whoop_dagster.defs.dbt.project import dbt_project
+models = build_dbt_assets()
+print(json.dumps({
+    "project_dir": str(dbt_project().project_dir),
+    "target": defs.resources["dbt"].target,
+    "kinds": sorted({kind for spec in models.specs for kind in spec.kinds}),
+    "keys": len(models.keys),
+}))
 """
 
 
-def test_a_clone_uses_the_repositorys_dbt_project():
+def _probe(cwd: Path, env: dict[str, str]) -> dict:
     result = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
+        [sys.executable, "-c", PROBE], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
     )
-    assert Path(result.stdout.strip()) == SOURCE_DBT_PROJECT_DIR
+    assert result.returncode == 0, result.stderr[-4000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_prepare_and_package_for_prod_ships_a_project_the_package_loads_alone(tmp_path: Path):
+    """The deploy workflow's step, then a build that holds the Python package and nothing beside it."""
+    clone = copy_repository(tmp_path / "clone")
+    _, *arguments = PREPARE_COMMAND.split()
+    prepared = subprocess.run(
+        [str(BIN / "dagster-dbt"), *arguments],
+        cwd=clone,
+        env=clone_env(clone, WHOOP_DEPLOYMENT="prod"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert prepared.returncode == 0, prepared.stdout[-4000:]
+    packaged = clone / "whoop_dagster" / "dbt_project"
+    manifest = json.loads((packaged / "target" / "manifest.json").read_text())
+    assert manifest["metadata"]["adapter_type"] == "snowflake"
+    assert (packaged / "profiles.yml").exists()
+
+    shutil.rmtree(clone / "whoop_dbt")
+    loaded = _probe(tmp_path, clone_env(clone, DAGSTER_HOME=str(tmp_path), **PROD_ENV))
+    assert loaded["project_dir"] == str(packaged)
+    assert loaded["target"] == "prod"
+    assert loaded["kinds"] == ["dbt", "snowflake"]
+    assert loaded["keys"] > 20
+
+
+def test_a_local_clone_uses_the_repositorys_dbt_project_and_packages_nothing(tmp_path: Path):
+    loaded = _probe(ROOT, clone_env(ROOT, DAGSTER_HOME=str(tmp_path)))
+    assert loaded["project_dir"] == str(SOURCE_DBT_PROJECT_DIR)
+    assert loaded["target"] == "local"
+    assert loaded["kinds"] == ["dbt", "duckdb"]
+    assert not (ROOT / "whoop_dagster" / "dbt_project").exists()

@@ -1,26 +1,25 @@
-"""The dbt models as Dagster assets, and the ``dbt`` resource.
+"""The dbt models as Dagster assets (``@dbt_assets``), and the ``dbt`` resource.
 
-Factories, cached: importing this module does nothing but import; building the assets reads
-the prepared manifest (never parses dbt) and imports neither dagster-dbt nor dbt
-(:mod:`whoop_dagster.defs.dbt.specs` builds the specs dagster-dbt would). Every dbt test
-becomes an asset check, and error-severity tests are *blocking*: ``dbt build`` skips
-everything downstream of a failed one inside the run, the step then fails, so downstream
-Dagster assets (ML) do not run either, and later automation waits until the check passes again.
+Factories, cached per dbt target: importing this module builds nothing. Building the assets reads
+the prepared manifest (under ``dagster dev`` it is prepared first). Every dbt test becomes an
+asset check, and error-severity tests are *blocking*: ``dbt build`` skips everything downstream
+of a failed one inside the run, the step then fails, so downstream Dagster assets (ML) do not run
+either, and later automation waits until the check passes again.
 """
 
 # No `from __future__ import annotations` here: Dagster reads the asset function's annotations
-# (the `DbtBuildConfig` run config) at definition time.
+# (the `DbtCliResource` and the `DbtBuildConfig` run config) at definition time.
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
 import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
 
 from whoop_dagster import environment
-from whoop_dagster.defs.dbt.project import MANIFEST_PATH, dbt_executable, require_manifest, warehouse_kind
-from whoop_dagster.defs.dbt.resource import WhoopDbtResource
-from whoop_dagster.defs.dbt.selection import DBT_SELECT_TAG, DEFAULT_SELECT
-from whoop_dagster.defs.dbt.specs import DbtManifest, DbtSpecBuilder
+from whoop_dagster.defs.dbt.execution import stream_dbt
+from whoop_dagster.defs.dbt.project import dbt_executable, dbt_project, require_manifest, warehouse_kind
+from whoop_dagster.defs.dbt.translator import WhoopDbtTranslator
 
 #: Every step that writes the warehouse runs in this pool (limit 1 locally: DuckDB has one
 #: writer per file). The raw assets use the same name (whoop_dagster/defs/raw/assets.py).
@@ -28,14 +27,17 @@ WAREHOUSE_POOL = "warehouse_writer"
 
 DBT_ASSETS_NAME = "whoop_dbt_models"
 
+#: Every model, seed and snapshot of the project (and, through them, their tests).
+DBT_SELECT = "fqn:*"
+
 
 class DbtBuildConfig(dg.Config):
     """Run configuration of the dbt step."""
 
     full_refresh: bool = False
     #: Column-level lineage on each model's materialization. Off by default: dagster-dbt parses
-    #: every model's SQL with sqlglot for it, which took 16 s of a 44 s dbt step here (row counts
-    #: and column types, always recorded, take about 11 s). Turn it on for a run in the launchpad.
+    #: every model's SQL with sqlglot for it, which takes longer than the models' row counts and
+    #: column types (always recorded) together. Turn it on for a run in the launchpad.
     column_lineage: bool = False
 
 
@@ -51,32 +53,42 @@ def partitioned_raw_keys() -> list[dg.AssetKey]:
     return [dg.AssetKey(["raw", endpoint.name]) for endpoint in COLLECTION_ENDPOINTS]
 
 
-@cache
-def build_dbt_assets(target: str | None = None) -> dg.AssetsDefinition:
-    """Every dbt model, seed and snapshot of ``whoop_dbt`` as one multi-asset (subsettable), tests as checks."""
-    builder = DbtSpecBuilder(
-        DbtManifest.read(require_manifest(MANIFEST_PATH)),
-        warehouse_kind=warehouse_kind(target or environment.dbt_target()),
-        partitioned_sources=partitioned_raw_keys(),
-    )
+def build_dbt_translator(target: str) -> WhoopDbtTranslator:
+    """The project's translator for a dbt target (its kind: ``duckdb`` or ``snowflake``)."""
+    return WhoopDbtTranslator(warehouse_kind=warehouse_kind(target), partitioned_sources=partitioned_raw_keys())
 
-    @dg.multi_asset(
+
+def build_dbt_assets(target: str | None = None) -> dg.AssetsDefinition:
+    """Every dbt model, seed and snapshot of ``whoop_dbt`` as one subsettable multi-asset, tests as checks.
+
+    ``target`` defaults to :func:`whoop_dagster.environment.dbt_target`. Under ``dagster dev`` the
+    manifest is prepared first; elsewhere a missing one raises
+    :class:`~whoop_dagster.defs.dbt.project.ManifestNotPreparedError` with the command that prepares it.
+    """
+    return _build_dbt_assets(target or environment.dbt_target())
+
+
+@cache
+def _build_dbt_assets(target: str) -> dg.AssetsDefinition:
+    project = dbt_project(target)
+    project.prepare_if_dev()
+
+    @dbt_assets(
+        manifest=require_manifest(project),
+        project=project,
+        dagster_dbt_translator=build_dbt_translator(target),
+        select=DBT_SELECT,
         name=DBT_ASSETS_NAME,
-        specs=builder.asset_specs(),
-        check_specs=builder.check_specs(),
-        can_subset=True,
-        required_resource_keys={"dbt"},
-        op_tags={DBT_SELECT_TAG: DEFAULT_SELECT},
         pool=WAREHOUSE_POOL,
     )
-    def whoop_dbt_models(context: dg.AssetExecutionContext, config: DbtBuildConfig) -> Iterator[Any]:
-        from whoop_dagster.defs.dbt.execution import run_dbt  # dagster-dbt and dbt, only in the step
-
-        yield from run_dbt(context, context.resources.dbt, dbt_build_args(config), column_lineage=config.column_lineage)
+    def whoop_dbt_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
+    ) -> Iterator[Any]:
+        yield from stream_dbt(context, dbt, dbt_build_args(config), column_lineage=config.column_lineage)
 
     return whoop_dbt_models
 
 
-def build_dbt_resource(target: str | None = None) -> WhoopDbtResource:
+def build_dbt_resource(target: str | None = None) -> DbtCliResource:
     """The ``dbt`` resource for a dbt target (default: the deployment's)."""
-    return WhoopDbtResource(target=target or environment.dbt_target(), dbt_executable=dbt_executable())
+    return DbtCliResource(project_dir=dbt_project(target), dbt_executable=dbt_executable())

@@ -1,9 +1,8 @@
-"""The dbt project ``whoop_dbt`` as Dagster sees it: paths, target, and the prepared manifest.
+"""The dbt project ``whoop_dbt`` as a dagster-dbt :class:`~dagster_dbt.DbtProject`.
 
-Nothing here runs at import. :func:`dbt_project` builds the :class:`~dagster_dbt.DbtProject`
-on first call (and caches it); it never parses dbt. The manifest it points at,
-``whoop_dbt/target/manifest.json``, is prepared at build time by
-``python -m whoop_dagster.defs.dbt.prepare`` (see :mod:`whoop_dagster.defs.dbt.prepare`).
+Prepare its manifest with ``dagster-dbt project prepare-and-package --file
+whoop_dagster/defs/dbt/project.py`` (``make prepare``, CI, the deploy workflow); under
+``dagster dev`` :meth:`~dagster_dbt.DbtProject.prepare_if_dev` does it when the definitions load.
 """
 
 from __future__ import annotations
@@ -12,63 +11,63 @@ import shutil
 import sys
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+from dagster_dbt import DbtProject
 
 from whoop_dagster import environment
-
-if TYPE_CHECKING:
-    from dagster_dbt import DbtProject
 
 #: The dbt project in the repository, a sibling of the Python package.
 SOURCE_DBT_PROJECT_DIR: Path = environment.PROJECT_ROOT / "whoop_dbt"
 
-#: The copy shipped inside the Python package for Dagster+ builds, which install the package
-#: and nothing beside it (``python -m whoop_dagster.defs.dbt.prepare --package``).
+#: The copy of the dbt project, with its manifest, that deployed builds ship inside the Python
+#: package (they install the package and nothing beside it). Made by ``prepare-and-package``.
 PACKAGED_DBT_PROJECT_DIR: Path = Path(__file__).resolve().parents[2] / "dbt_project"
 
-#: The dbt project the definitions use: the repository's when present (a clone, ``make``, CI),
-#: else the packaged copy (a deployed build).
-DBT_PROJECT_DIR: Path = (
-    SOURCE_DBT_PROJECT_DIR
-    if (SOURCE_DBT_PROJECT_DIR / "dbt_project.yml").exists() or not PACKAGED_DBT_PROJECT_DIR.exists()
-    else PACKAGED_DBT_PROJECT_DIR
-)
-
-#: Where ``dbt parse`` writes the manifest that the definitions load.
-MANIFEST_PATH: Path = DBT_PROJECT_DIR / "target" / "manifest.json"
+#: The command that prepares the manifest, for error messages and docs.
+PREPARE_COMMAND = "dagster-dbt project prepare-and-package --file whoop_dagster/defs/dbt/project.py"
 
 
 class ManifestNotPreparedError(RuntimeError):
-    """The dbt manifest has not been prepared (``python -m whoop_dagster.defs.dbt.prepare``)."""
+    """The dbt manifest has not been prepared (outside ``dagster dev``, nothing parses dbt at load)."""
 
 
 @cache
-def dbt_project(target: str | None = None) -> DbtProject:
-    """The dbt project for ``target`` (default: :func:`whoop_dagster.environment.dbt_target`).
-
-    ``profiles.yml`` lives in the project itself; the target is named like the deployment.
-    """
-    from dagster_dbt import DbtProject
-
+def _dbt_project(target: str, packaged: bool) -> DbtProject:
+    # A deployed build has no repository beside the package: only the packaged copy exists.
+    # dagster-dbt itself prefers the packaged copy whenever it exists, except under `dagster dev`.
+    project_dir = SOURCE_DBT_PROJECT_DIR if SOURCE_DBT_PROJECT_DIR.exists() else PACKAGED_DBT_PROJECT_DIR
     return DbtProject(
-        project_dir=DBT_PROJECT_DIR,
-        profiles_dir=DBT_PROJECT_DIR,
-        target=target or environment.dbt_target(),
+        project_dir=project_dir,
+        # Local runs use the repository's project: packaging it there would make every process
+        # but `dagster dev` run a copy that goes stale the moment a model is edited.
+        packaged_project_dir=PACKAGED_DBT_PROJECT_DIR if packaged else None,
+        # profiles.yml lives in the project (profiles_dir defaults to the project dir in use).
+        target=target,
     )
 
 
-def require_manifest(path: Path = MANIFEST_PATH) -> Path:
-    """The prepared manifest's path, or an error that says how to prepare it."""
-    if not path.exists():
+def dbt_project(target: str | None = None) -> DbtProject:
+    """The dbt project for ``target`` (default: :func:`whoop_dagster.environment.dbt_target`).
+
+    Branch and prod deployments package the project into ``whoop_dagster/dbt_project``; local
+    runs, tests and CI use ``whoop_dbt`` itself. Cached per target; reads no manifest.
+    """
+    resolved = target or environment.dbt_target()
+    return _dbt_project(resolved, packaged=environment.current_deployment().uses_snowflake)
+
+
+def require_manifest(project: DbtProject) -> Path:
+    """The project's prepared manifest, or an error that says how to prepare it."""
+    if not project.manifest_path.exists():
         raise ManifestNotPreparedError(
-            f"dbt manifest not found at {path}. Prepare it once per build with "
-            "`python -m whoop_dagster.defs.dbt.prepare` (`make prepare`); loading the definitions never parses dbt."
+            f"dbt manifest not found at {project.manifest_path}. Outside `dagster dev` it is prepared "
+            f"at build time: run `{PREPARE_COMMAND}` at the repository root (or `make prepare`)."
         )
-    return path
+    return project.manifest_path
 
 
 def dbt_executable() -> str:
-    """The ``dbt`` executable: on PATH, else the one installed next to this Python."""
+    """The ``dbt`` executable: on PATH, else the one installed next to this Python (an unactivated venv)."""
     found = shutil.which("dbt")
     if found:
         return found
@@ -79,3 +78,9 @@ def dbt_executable() -> str:
 def warehouse_kind(target: str) -> str:
     """The warehouse a dbt target writes to, as a Dagster kind (``duckdb`` or ``snowflake``)."""
     return "duckdb" if target == "local" else "snowflake"
+
+
+#: This deployment's project. `dagster-dbt project prepare-and-package --file` prepares (and, for
+#: branch and prod, packages) the DbtProject objects it finds at module level, hence this name;
+#: the definitions call :func:`dbt_project` instead.
+whoop_dbt_project: DbtProject = dbt_project()

@@ -1,59 +1,104 @@
-"""The dagster-dbt translator with the project's rules, used where dbt runs.
+"""The one place of the dbt layer rules: how each dbt node becomes a Dagster asset.
 
-The rules themselves live in :mod:`whoop_dagster.defs.dbt.layers`; loading the code location
-builds the dbt assets from them without dagster-dbt (:mod:`whoop_dagster.defs.dbt.specs`).
-This translator applies the same functions for what dagster-dbt does at run time (the keys of
-dbt events, check keys, selection), and ``whoop_dagster_tests/dbt/test_specs.py`` proves the
-two give identical assets and checks. dbt tests become asset checks; error-severity tests are
-**blocking** (dagster-dbt's default).
-
-Imports ``dagster_dbt`` at module level: import this module only inside functions that run dbt.
+- **Layer** of a node: its folder under ``models/`` (``staging``, ``intermediate``, ``marts``,
+  ``metrics``); seeds belong to ``staging`` and snapshots to ``intermediate``. A new model needs
+  nothing but its folder.
+- **Key** ``[layer, name]`` (``staging/stg_cycle``, ``marts/fact_sleep``); sources keep
+  dagster-dbt's ``[source_name, table]``, i.e. ``raw/cycle``: the raw assets' keys.
+- **Group** = layer, **owners** per layer, **kinds** ``{dbt, duckdb|snowflake}`` from the target.
+- **Freshness**: a time window per layer (raw data arrives daily; each layer allows a little more).
+- **Automation**: :func:`~whoop_dagster.defs.dbt.automation.dbt_model_condition` for nodes with
+  parents, :func:`~whoop_dagster.defs.dbt.automation.dbt_root_condition` for those without
+  (``dim_date``, seeds), which nothing upstream would ever trigger.
+- **Descriptions** and code versions are dagster-dbt's (the model's description and its SQL), and
+  every dbt test is an asset check, blocking when its severity is ``error``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-from whoop_dagster.defs.dbt.layers import (
-    ASSET_RESOURCE_TYPES,
-    LAYER_POLICIES,
-    LAYERS,
-    UnknownLayerError,
-    apply_layer_rules,
-    layer_asset_key,
-    layer_of,
-)
+from whoop_dagster.defs.dbt.automation import dbt_model_condition, dbt_root_condition
 
 if TYPE_CHECKING:
     from dagster_dbt import DbtProject
 
-__all__ = ["LAYERS", "LAYER_POLICIES", "UnknownLayerError", "WhoopDbtTranslator", "layer_of"]
+LAYERS: tuple[str, ...] = ("staging", "intermediate", "marts", "metrics")
+
+#: Layer of the resource types that do not live under models/.
+_LAYER_OF_RESOURCE_TYPE = {"seed": "staging", "snapshot": "intermediate"}
+
+
+@dataclass(frozen=True)
+class LayerPolicy:
+    """What every asset of a layer shares."""
+
+    owners: tuple[str, ...]
+    warn_after: timedelta
+    fail_after: timedelta
+
+    @property
+    def freshness_policy(self) -> dg.FreshnessPolicy:
+        return dg.FreshnessPolicy.time_window(fail_window=self.fail_after, warn_window=self.warn_after)
+
+
+#: New raw data lands at least daily (a new cycle, sleep and recovery every day), and each
+#: landing rebuilds its dependents, so a model older than a day means the pipeline is stuck.
+#: Each layer allows an hour more than the one below it for the runs in between.
+LAYER_POLICIES: Mapping[str, LayerPolicy] = {
+    "staging": LayerPolicy(("team:analytics-engineering",), timedelta(hours=13), timedelta(hours=26)),
+    "intermediate": LayerPolicy(("team:analytics-engineering",), timedelta(hours=14), timedelta(hours=27)),
+    "marts": LayerPolicy(("team:analytics-engineering",), timedelta(hours=15), timedelta(hours=28)),
+    "metrics": LayerPolicy(
+        ("team:analytics-engineering", "team:data-science"), timedelta(hours=16), timedelta(hours=29)
+    ),
+}
+
+
+class UnknownLayerError(ValueError):
+    """A dbt node lives outside the known layer folders."""
+
+
+def layer_of(props: Mapping[str, Any]) -> str:
+    """The layer of a dbt model, seed or snapshot (raises for anything else)."""
+    resource_type = props["resource_type"]
+    if resource_type in _LAYER_OF_RESOURCE_TYPE:
+        return _LAYER_OF_RESOURCE_TYPE[resource_type]
+    fqn: Sequence[str] = props.get("fqn", ())
+    folder = fqn[1] if len(fqn) > 2 else None  # fqn = [project, folder, ..., name]
+    if resource_type == "model" and folder in LAYERS:
+        return folder
+    raise UnknownLayerError(
+        f"dbt {resource_type} {props.get('unique_id')} is not under models/{{{','.join(LAYERS)}}}/: "
+        "put it in a layer folder so it gets a key, a group, owners and a freshness policy"
+    )
 
 
 class WhoopDbtTranslator(DagsterDbtTranslator):
-    """The rules of :mod:`~whoop_dagster.defs.dbt.layers`.
+    """The layer rules above, for one warehouse.
 
-    ``warehouse_kind`` is ``duckdb`` or ``snowflake`` (from the dbt target).
+    ``warehouse_kind`` is ``duckdb`` or ``snowflake`` (from the dbt target);
+    ``partitioned_sources`` are the daily-partitioned raw assets, whose missing days must not
+    hold the models back (see :mod:`whoop_dagster.defs.dbt.automation`).
     """
 
-    def __init__(
-        self,
-        warehouse_kind: str,
-        partitioned_sources: Sequence[dg.AssetKey] = (),
-        settings: DagsterDbtTranslatorSettings | None = None,
-    ) -> None:
-        super().__init__(settings or DagsterDbtTranslatorSettings(enable_asset_checks=True))
+    def __init__(self, warehouse_kind: str, partitioned_sources: Sequence[dg.AssetKey] = ()) -> None:
+        super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True))
         self.warehouse_kind = warehouse_kind
-        self.partitioned_sources = tuple(partitioned_sources)
+        self.model_condition = dbt_model_condition(partitioned_sources)
+        self.root_condition = dbt_root_condition()
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        # Also what dagster-dbt names the assets of dbt events by, hence here and not only in get_asset_spec.
         if dbt_resource_props["resource_type"] == "source":
             return super().get_asset_key(dbt_resource_props)
-        return layer_asset_key(dbt_resource_props)
+        return dg.AssetKey([layer_of(dbt_resource_props), dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
@@ -63,6 +108,13 @@ class WhoopDbtTranslator(DagsterDbtTranslator):
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
-        if props["resource_type"] not in ASSET_RESOURCE_TYPES:
+        if props["resource_type"] == "source":
             return spec
-        return apply_layer_rules(spec, props, self.warehouse_kind, self.partitioned_sources)
+        layer = layer_of(props)
+        policy = LAYER_POLICIES[layer]
+        return spec.replace_attributes(
+            owners=list(policy.owners),
+            kinds={"dbt", self.warehouse_kind},
+            freshness_policy=policy.freshness_policy,
+            automation_condition=self.model_condition if spec.deps else self.root_condition,
+        ).merge_attributes(tags={"whoop/layer": layer})

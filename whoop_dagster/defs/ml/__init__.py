@@ -25,7 +25,7 @@ def build_ml_definitions(warehouse: WarehouseResource) -> dg.Definitions:
     """``ml/recovery_forecast``, ``ml/recovery_anomalies``, ``ml/sleep_performance_forecast`` and ``ml_io_manager``.
 
     They read the marts from ``warehouse`` and write their tables there (schema ``ml``); they
-    name the marts by the dbt translator's rule ``["marts", <model>]``. The assets also need the
+    name the marts with dagster-dbt's ``get_asset_key_for_model``. The assets also need the
     ``warehouse`` resource, which the code location's definitions provide.
     """
     from whoop_dagster.defs.ml.assets import ML_IO_MANAGER_KEY, build_ml_assets, build_ml_io_manager

@@ -20,8 +20,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
+from dagster_dbt import get_asset_key_for_model
 
 from whoop_dagster import environment
+from whoop_dagster.defs.dbt.assets import build_dbt_assets
 from whoop_dagster.defs.ml.anomalies import (
     BASELINE_DAYS,
     METHOD_VERSION,
@@ -107,12 +109,9 @@ def estimator_factory(spec: ModelSpec) -> Any:
 
 
 def mart_asset_keys(models: Sequence[str] = MART_MODELS) -> dict[str, dg.AssetKey]:
-    """The asset key of each mart in ``models`` (by default those the recovery assets read), by model name.
-
-    By the dbt translator's rule ``["marts", <model>]``, so loading the ML assets needs neither
-    ``dagster_dbt`` nor the manifest; ``test_definitions.py`` checks every key is a dbt asset.
-    """
-    return {model: dg.AssetKey(["marts", model]) for model in models}
+    """The asset key of each mart in ``models`` (by default those the recovery assets read), as dbt defines it."""
+    dbt_models = build_dbt_assets()
+    return {model: get_asset_key_for_model([dbt_models], model) for model in models}
 
 
 def ml_automation_condition() -> dg.AutomationCondition:

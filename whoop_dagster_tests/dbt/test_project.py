@@ -1,0 +1,80 @@
+"""The dbt project in a fresh clone: `dagster dev` prepares its manifest; everything else says how to.
+
+Both run real processes on a copy of the repository that has no ``whoop_dbt/target``, as a clone
+has after ``pip install -e ".[dev]"`` and nothing else.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from whoop_dagster.defs.dbt.project import PREPARE_COMMAND
+from whoop_dagster_tests.dbt.fresh_clone import BIN, clone_env, copy_repository
+from whoop_dagster_tests.dbt.test_dbt_definitions import FIXED_MODEL_KEYS
+from whoop_dagster_tests.e2e.dagster_dev import (
+    DagsterDev,
+    _default_interrupts,
+    free_loopback_port,
+    stop_process_group,
+    wait_until_loaded,
+)
+
+ASSET_KEYS = "query AssetKeys { assetNodes { assetKey { path } groupName } }"
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> Path:
+    clone = copy_repository(tmp_path / "clone")
+    assert not (clone / "whoop_dbt" / "target").exists()
+    return clone
+
+
+def test_loading_without_a_manifest_outside_dagster_dev_says_how_to_prepare(clone: Path, tmp_path: Path):
+    result = subprocess.run(
+        [sys.executable, "-c", "import whoop_dagster.definitions"],
+        cwd=clone,
+        env=clone_env(clone, DAGSTER_HOME=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "ManifestNotPreparedError" in result.stderr
+    assert f"dbt manifest not found at {clone / 'whoop_dbt' / 'target' / 'manifest.json'}" in result.stderr
+    assert PREPARE_COMMAND in result.stderr
+
+
+def test_plain_dagster_dev_in_a_fresh_clone_prepares_and_loads_the_dbt_assets(clone: Path, tmp_path: Path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    port = free_loopback_port()
+    log_path = tmp_path / "dagster_dev.log"
+    env = clone_env(clone, DAGSTER_HOME=str(home), WHOOP_DUCKDB_PATH=str(tmp_path / "warehouse" / "whoop.duckdb"))
+    with log_path.open("wb") as log:
+        # No -m: `dagster dev` at the repository root finds the code location in workspace.yaml.
+        process = subprocess.Popen(
+            [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
+            cwd=clone,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_default_interrupts,
+        )
+    dev = DagsterDev(process=process, url=f"http://127.0.0.1:{port}", log_path=log_path)
+    try:
+        wait_until_loaded(dev, timeout=300)
+        nodes = dev.graphql.query(ASSET_KEYS)["assetNodes"]
+    finally:
+        stop_process_group(process)
+
+    groups = {"/".join(node["assetKey"]["path"]): node["groupName"] for node in nodes}
+    assert set(groups) >= FIXED_MODEL_KEYS
+    assert all(groups[key] == key.split("/")[0] for key in FIXED_MODEL_KEYS)
+    assert (clone / "whoop_dbt" / "target" / "manifest.json").exists()  # prepared by prepare_if_dev()
