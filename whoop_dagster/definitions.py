@@ -19,7 +19,7 @@ from whoop_dagster.defs.raw.checks import build_raw_checks
 from whoop_dagster.defs.raw.partitions import daily_partitions_def
 from whoop_dagster.defs.raw.sensors import build_object_refresh_schedule, build_raw_sensors
 from whoop_dagster.jobs import build_pipeline_job
-from whoop_dagster.resources import build_warehouse, build_whoop_api
+from whoop_dagster.resources import build_resources
 
 
 def build_definitions() -> dg.Definitions:
@@ -27,7 +27,8 @@ def build_definitions() -> dg.Definitions:
     deployment = environment.current_deployment()
     demo_mode = environment.is_demo_mode()
     partitions_def = daily_partitions_def()
-    warehouse = build_warehouse(deployment)
+    resources = build_resources(deployment)
+    warehouse = resources["warehouse"]
 
     raw = dg.Definitions(
         assets=build_raw_assets(partitions_def, warehouse.kind),
@@ -45,7 +46,7 @@ def build_definitions() -> dg.Definitions:
         build_analysis_definitions(warehouse.kind),
         build_ops_definitions(),
         dg.Definitions(
-            resources={"warehouse": warehouse, "whoop": build_whoop_api(warehouse, deployment)},
+            resources=resources,
             metadata={"whoop/deployment": deployment.value, "whoop/demo_mode": demo_mode},
         ),
     )

@@ -1,17 +1,23 @@
 """The main job as ``make run`` runs it: the whole graph for the last N days, in DAGSTER_HOME.
 
 Runs through the code location's own job (reconstructable, so the UI can
-re-execute it) against the persistent instance, then prints what it did:
-rows per asset, asset checks passed and failed, WHOOP API requests used.
+re-execute it) against the persistent instance. The terminal shows one line per step
+as it finishes (:mod:`whoop_dagster.run_progress`), then what the run did: rows per
+asset, asset checks passed and failed, WHOOP API requests used. The full log goes to a file.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import uuid
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any, TextIO
 
 import dagster as dg
 
@@ -19,6 +25,10 @@ from whoop_dagster import environment
 from whoop_dagster.defs.raw.sensors import RANGE_END_TAG, RANGE_START_TAG
 from whoop_dagster.jobs import pipeline_job_from_definitions
 from whoop_dagster.pool_slots import release_abandoned_slots
+from whoop_dagster.run_progress import RunProgress, output_to, run_log_path
+
+#: Tags the run with this invocation, so that the progress thread finds it in the instance.
+INVOCATION_TAG = "whoop/invocation"
 
 
 def ensure_dagster_home() -> None:
@@ -38,11 +48,17 @@ class RunSummary:
     api_requests: int = 0
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
+    #: Failed warn-severity checks: reported, never failing the run (they block nothing either).
+    checks_warned: list[str] = field(default_factory=list)
 
     def render(self) -> str:
         lines = ["", "Rows per asset:"]
         lines += [f"  {key:<45} {rows:>8}" for key, rows in sorted(self.rows.items())]
-        lines.append(f"Asset checks: {self.checks_passed} passed, {len(self.checks_failed)} failed")
+        lines.append(
+            f"Asset checks: {self.checks_passed} passed, {len(self.checks_warned)} warned, "
+            f"{len(self.checks_failed)} failed"
+        )
+        lines += [f"  WARN   {name}" for name in self.checks_warned]
         lines += [f"  FAILED {name}" for name in self.checks_failed]
         lines.append(f"WHOOP API requests: {self.api_requests}")
         return "\n".join(lines)
@@ -66,6 +82,8 @@ def summarize(events: list[dg.DagsterEvent]) -> RunSummary:
             name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
             if evaluation.passed:
                 summary.checks_passed += 1
+            elif evaluation.severity == dg.AssetCheckSeverity.WARN:
+                summary.checks_warned.append(name)
             else:
                 summary.checks_failed.append(name)
     summary.api_requests = sum(requests.values())
@@ -73,30 +91,72 @@ def summarize(events: list[dg.DagsterEvent]) -> RunSummary:
 
 
 def run_demo(days: int = 90, multiprocess: bool = False) -> int:
-    """Run the pipeline job for the last ``days`` days (today included); 0 on success."""
+    """Run the pipeline job for the last ``days`` days (today included); 0 on success.
+
+    The terminal gets one line per finished step, warnings, errors in full and the summary;
+    everything else the run writes (every event, dbt's output, library logs) goes to a log
+    file under ``DAGSTER_HOME/logs``, whose path it prints first and last.
+    """
     ensure_dagster_home()
-    today = datetime.now(timezone.utc).date()
+    now = datetime.now(timezone.utc)
+    today = now.date()
     first = max(environment.start_date(today), today - timedelta(days=days - 1))
     mode = "demo mode (built-in WHOOP emulator)" if environment.is_demo_mode() else "the WHOOP API"
+    log_path = run_log_path(environment.dagster_home(), now)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     print(
-        f"Loading {first} … {today} from {mode} into {environment.current_deployment().value} warehouse; "
-        f"DAGSTER_HOME={environment.dagster_home()}"
+        f"Loading {first} … {today} from {mode} into the {environment.current_deployment().value} warehouse; "
+        f"DAGSTER_HOME={environment.dagster_home()}\nFull log: {log_path}",
+        flush=True,
     )
-    run_config = {} if multiprocess else {"execution": {"config": {"in_process": {}}}}
-    with dg.DagsterInstance.get() as instance:
-        for run_id in release_abandoned_slots(instance):
-            print(f"Freed the pool slots of run {run_id}, whose process is gone (it was interrupted).")
-        result = dg.execute_job(
-            dg.reconstructable(pipeline_job_from_definitions),
-            instance=instance,
-            run_config=run_config,
-            tags={RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: today.isoformat(), "whoop/trigger": "make run"},
-            raise_on_error=False,
-        )
+    invocation = uuid.uuid4().hex
+    with output_to(log_path) as terminal, log_path.open("a", buffering=1) as log_file:
+        with dg.DagsterInstance.get() as instance:
+            for run_id in release_abandoned_slots(instance):
+                print(
+                    f"Freed the pool slots of run {run_id}, whose process is gone (it was interrupted).", file=terminal
+                )
+            progress = RunProgress(instance, (INVOCATION_TAG, invocation), log_file, terminal)
+            with _our_warnings_to(terminal), progress.following():
+                result = dg.execute_job(
+                    dg.reconstructable(pipeline_job_from_definitions),
+                    instance=instance,
+                    run_config=demo_run_config(multiprocess),
+                    tags={
+                        RANGE_START_TAG: first.isoformat(),
+                        RANGE_END_TAG: today.isoformat(),
+                        "whoop/trigger": "make run",
+                        INVOCATION_TAG: invocation,
+                    },
+                    raise_on_error=False,
+                )
         summary = summarize(result.all_events)
-        print(summary.render())
+        print(summary.render(), file=terminal)
         print(
-            f"Run {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'}. "
-            "Open it with `make dev` (http://127.0.0.1:3000)."
+            f"Run {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'}. Full log: {log_path}\n"
+            "Open the run with `make dev` (http://127.0.0.1:3000).",
+            file=terminal,
         )
     return 0 if result.success and not summary.checks_failed else 1
+
+
+@contextmanager
+def _our_warnings_to(terminal: TextIO) -> Iterator[None]:
+    """The project's own warnings (e.g. waiting for the DuckDB file) on the terminal too, while the run goes."""
+    handler = logging.StreamHandler(terminal)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("  %(levelname)s %(message)s"))
+    project_logger = logging.getLogger("whoop_dagster")
+    project_logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        project_logger.removeHandler(handler)
+
+
+def demo_run_config(multiprocess: bool) -> dict[str, Any]:
+    """In-process unless asked otherwise; Dagster's console logger silenced (the progress lines replace it)."""
+    config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    if not multiprocess:
+        config["execution"] = {"config": {"in_process": {}}}
+    return config

@@ -1,7 +1,7 @@
-"""Dagster resources: the WHOOP API and the warehouse, chosen by the deployment.
+"""Dagster resources: the WHOOP API, the warehouse and its pandas IO manager, chosen by the deployment.
 
 ``build_resources()`` is the one function that maps the environment (see
-:mod:`whoop_dagster.environment`) to resources. Heavy integrations are imported
+:mod:`whoop_dagster.environment`) to resources. Each deployment's integrations are imported
 inside it, only for the deployment that needs them.
 """
 
@@ -21,6 +21,10 @@ from whoop_dagster import environment
 from whoop_dagster.warehouse import WarehouseResource
 
 logger = logging.getLogger(__name__)
+
+#: Resource key of the pandas IO manager that stores DataFrame assets as warehouse tables: schema from
+#: the asset key's prefix, table from its name (``ml/recovery_forecast`` → ``ml.recovery_forecast``).
+WAREHOUSE_IO_MANAGER_KEY = "warehouse_io_manager"
 
 DEFAULT_API_BASE_URL = "https://api.prod.whoop.com/developer"
 DEFAULT_OAUTH_BASE_URL = "https://api.prod.whoop.com"
@@ -139,17 +143,50 @@ def _demo_session(seed: int, days: int) -> tuple[Any, Any]:
 # --- the environment switch ------------------------------------------------------------------
 
 
+def build_resources(deployment: environment.Deployment | None = None) -> dict[str, Any]:
+    """The code location's resources: ``warehouse``, ``warehouse_io_manager`` and ``whoop``."""
+    deployment = deployment or environment.current_deployment()
+    warehouse = build_warehouse(deployment)
+    return {
+        "warehouse": warehouse,
+        WAREHOUSE_IO_MANAGER_KEY: build_warehouse_io_manager(deployment),
+        "whoop": build_whoop_api(warehouse, deployment),
+    }
+
+
 def build_warehouse(deployment: environment.Deployment | None = None) -> WarehouseResource:
     """DuckDB locally; Snowflake (credentials from env vars) in branch and prod."""
     deployment = deployment or environment.current_deployment()
     if not deployment.uses_snowflake:
         from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
+        from whoop_dagster.warehouse.duckdb_lock import lock_timeout_seconds
 
-        return DuckDBWarehouse(path=str(environment.duckdb_path()))
+        return DuckDBWarehouse(path=str(environment.duckdb_path()), lock_timeout_seconds=lock_timeout_seconds())
 
     from whoop_dagster.warehouse.snowflake import SnowflakeWarehouse
 
     return SnowflakeWarehouse(**snowflake_resource_args())
+
+
+def build_warehouse_io_manager(deployment: environment.Deployment | None = None) -> dg.ConfigurableIOManagerFactory:
+    """The pandas IO manager of the deployment's warehouse (resource key ``warehouse_io_manager``).
+
+    dagster-duckdb-pandas on the local DuckDB file (waiting for its lock like the warehouse);
+    dagster-snowflake-pandas (``write_pandas``) on the deployment's Snowflake database. Either
+    replaces an unpartitioned asset's whole table on each materialization.
+    """
+    deployment = deployment or environment.current_deployment()
+    if not deployment.uses_snowflake:
+        from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager
+        from whoop_dagster.warehouse.duckdb_lock import lock_timeout_seconds
+
+        return DuckDBWarehouseIOManager(
+            database=str(environment.duckdb_path()), lock_timeout_seconds=lock_timeout_seconds()
+        )
+
+    from dagster_snowflake_pandas import SnowflakePandasIOManager
+
+    return SnowflakePandasIOManager(**snowflake_resource_args())
 
 
 def snowflake_resource_args() -> dict[str, Any]:

@@ -77,7 +77,7 @@ def test_the_analytics_assets_have_their_fixed_keys_groups_and_io_manager():
     for key, group in ((("ml", "sleep_performance_forecast"), "ml"), (("analysis", "recovery_drivers"), "analysis")):
         node = graph.get(dg.AssetKey(list(key)))
         assert node.group_name == group
-        assert node.assets_def.get_io_manager_key_for_asset_key(node.key) == "ml_io_manager"
+        assert node.assets_def.get_io_manager_key_for_asset_key(node.key) == "warehouse_io_manager"
         assert node.metadata["dagster/table_name"] == ".".join(key)
 
 

@@ -61,17 +61,17 @@ class WarehouseResource(dg.ConfigurableResource):
     paramstyle: str = "qmark"
 
     @abstractmethod
-    def dbapi_connection(self) -> Any:
-        """A new DB-API connection; the caller closes it."""
+    def dbapi_connection(self, read_only: bool = False) -> Any:
+        """A new DB-API connection; the caller closes it. ``read_only`` lets readers share the warehouse."""
 
     @abstractmethod
     def quote(self, identifier: str) -> str:
         """``identifier`` quoted so that it matches the unquoted name (reserved words like ``end``)."""
 
     @contextmanager
-    def connect(self) -> Iterator[Any]:
-        """A DB-API connection, always closed, also when the block raises."""
-        connection = self.dbapi_connection()
+    def connect(self, read_only: bool = False) -> Iterator[Any]:
+        """A DB-API connection, always closed, also when the block raises: hold it only as long as needed."""
+        connection = self.dbapi_connection(read_only=read_only)
         try:
             yield connection
         finally:
@@ -87,9 +87,11 @@ class WarehouseResource(dg.ConfigurableResource):
     def ensure_table(self, table: TableSpec) -> None:
         """Create the schema and table if they do not exist yet (idempotent)."""
         with self.connect() as connection:
-            cursor = connection.cursor()
-            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
-            cursor.execute(self.create_table_sql(table))
+            self._ensure_table(connection.cursor(), table)
+
+    def _ensure_table(self, cursor: Any, table: TableSpec) -> None:
+        cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
+        cursor.execute(self.create_table_sql(table))
 
     def replace_slice(self, table: TableSpec, frame: pd.DataFrame, window: SliceWindow | None) -> int:
         """Replace the rows of ``window`` (the whole table when None) by ``frame``, atomically.
@@ -110,11 +112,12 @@ class WarehouseResource(dg.ConfigurableResource):
             ) from err
 
     def _replace_slice(self, table: TableSpec, frame: pd.DataFrame, window: SliceWindow | None) -> int:
-        self.ensure_table(table)
+        # One connection for the whole write: locally it is the file's one writer, taken once.
         with self.connect() as connection:
             # Transaction control as SQL on the cursor: a DuckDB cursor is its own
             # connection, so `connection.commit()` would not commit the cursor's work.
             cursor = connection.cursor()
+            self._ensure_table(cursor, table)
             cursor.execute("BEGIN")
             try:
                 self._delete_slice(cursor, table, window)
@@ -153,8 +156,8 @@ class WarehouseResource(dg.ConfigurableResource):
         return len(rows)
 
     def read_frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        """Run a query and return its result as a DataFrame (column names lower-cased)."""
-        with self.connect() as connection:
+        """Run a query on a short-lived read-only connection; its result as a DataFrame (column names lower-cased)."""
+        with self.connect(read_only=True) as connection:
             cursor = connection.cursor()
             cursor.execute(sql, tuple(params))
             names = [description[0].lower() for description in cursor.description]

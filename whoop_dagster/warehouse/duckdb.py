@@ -1,7 +1,9 @@
 """The local warehouse: one DuckDB file.
 
-DuckDB allows a single writer per file, so every asset that writes here runs
-in the ``warehouse_writer`` pool (limit 1) — see ``definitions.py``.
+DuckDB allows one writing process per file (and none while another process reads it). Every
+connection here waits for the file with a bounded backoff (:mod:`whoop_dagster.warehouse.duckdb_lock`),
+so steps and runs in parallel take turns, whatever the instance's pools. The local instance also
+runs the warehouse steps in the ``warehouse_writer`` pool (limit 1), which saves the waiting.
 """
 
 from __future__ import annotations
@@ -9,26 +11,38 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
+
 from whoop_dagster.warehouse.base import TableSpec, WarehouseResource
+from whoop_dagster.warehouse.duckdb_lock import DEFAULT_LOCK_TIMEOUT_SECONDS, LOCK_TIMEOUT_ENV, connect_waiting
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
 class DuckDBWarehouse(WarehouseResource):
-    """The DuckDB file at ``path`` (created with its folder on first use)."""
+    """The DuckDB file at ``path`` (created with its folder on first use).
+
+    Not dagster-duckdb's ``DuckDBResource``, whose connect retries the same way but a fixed ten
+    times (about 100 s) and then raises DuckDB's bare message: here the bound is a setting and the
+    error names the process holding the file.
+    """
 
     path: str
+    lock_timeout_seconds: float = Field(
+        default=DEFAULT_LOCK_TIMEOUT_SECONDS,
+        description=f"How long a connection waits while another process holds the file ({LOCK_TIMEOUT_ENV}).",
+    )
 
     @property
     def kind(self) -> str:
         return "duckdb"
 
-    def dbapi_connection(self) -> Any:
-        import duckdb
-
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(self.path)
+    def dbapi_connection(self, read_only: bool = False) -> Any:
+        path = Path(self.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A read-only connection cannot create the file: the first reader of a new warehouse writes it.
+        return connect_waiting(path, read_only=read_only and path.exists(), timeout_seconds=self.lock_timeout_seconds)
 
     def quote(self, identifier: str) -> str:
         # DuckDB identifiers are case-insensitive, quoted or not.

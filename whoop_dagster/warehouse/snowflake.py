@@ -51,7 +51,7 @@ class SnowflakeWarehouse(WarehouseResource):
         return "snowflake"
 
     @contextmanager
-    def connect(self) -> Iterator[Any]:
+    def connect(self, read_only: bool = False) -> Iterator[Any]:
         # SnowflakeResource.get_connection() neither rolls back nor closes when the
         # caller's block raises; do both here so a failed write leaves nothing open.
         manager = self.snowflake_resource().get_connection()
@@ -66,7 +66,8 @@ class SnowflakeWarehouse(WarehouseResource):
             raise
         manager.__exit__(None, None, None)  # commits (autocommit off) and closes
 
-    def dbapi_connection(self) -> Any:
+    def dbapi_connection(self, read_only: bool = False) -> Any:
+        # Snowflake has no file lock: readers and writers never block each other's connect.
         return self.snowflake_resource().get_connection().__enter__()
 
     def quote(self, identifier: str) -> str:

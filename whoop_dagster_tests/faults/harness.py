@@ -55,6 +55,9 @@ RANGE_DAYS = 28
 #: the token manager's log, and materialization metadata in the Dagster event log.
 SCAN_MUST_SEE = ("Starting new HTTP connection", "page of", "WHOOP access token", "whoop/api_requests")
 
+#: How long the lab's warehouse waits for a DuckDB file held by another process.
+LOCK_WAIT_SECONDS = 2.0
+
 RECOVERED = "recovered"
 FAILED_CLEARLY = "failed clearly"
 KILLED = "killed, previous rows kept"
@@ -248,7 +251,9 @@ class FaultLab:
         }
 
     def warehouse(self, path: Path | None = None) -> DuckDBWarehouse:
-        return DuckDBWarehouse(path=str(path or self.duckdb_path))
+        # The warehouse waits for a file another process holds (10 min by default); the lock
+        # scenarios hold it for the whole run, so the lab's runs give up after a few seconds.
+        return DuckDBWarehouse(path=str(path or self.duckdb_path), lock_timeout_seconds=LOCK_WAIT_SECONDS)
 
     def range_tags(self) -> dict[str, str]:
         return {RANGE_START_TAG: self.days.first.isoformat(), RANGE_END_TAG: self.days.last.isoformat()}

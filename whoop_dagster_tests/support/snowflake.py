@@ -79,3 +79,41 @@ def snowflake_warehouse(kwargs: dict[str, Any]) -> Any:
         autocommit=False,
         additional_snowflake_connection_args=extra,
     )
+
+
+#: Where dagster-snowflake-pandas calls ``write_pandas``: it imports it by name, so fakesnow must patch it there.
+PANDAS_IO_MANAGER_WRITE_PANDAS = "dagster_snowflake_pandas.snowflake_pandas_type_handler.write_pandas"
+
+
+@contextmanager
+def fakesnow_in_process(db_path: Any, *, new_tables_in_schema: str | None = None) -> Iterator[dict[str, str]]:
+    """fakesnow patched into this process, ``write_pandas`` included; yields the ``SNOWFLAKE_*`` settings.
+
+    The fakesnow server cannot serve ``write_pandas`` (its ``INFER_SCHEMA`` and stage steps fail);
+    the in-process patch can. Databases persist in ``db_path`` across patches.
+
+    ``new_tables_in_schema``: the tables the stock IO manager writes in that schema do not exist
+    yet. Its first write starts with ``DELETE FROM <db>.<schema>.<table>``, whose "does not exist or
+    not authorized" error from real Snowflake dagster ignores, while fakesnow words it differently;
+    that statement is skipped here. Leave it unset once the tables exist, so deletes really run.
+    """
+    import fakesnow
+
+    nops = [rf"^delete from \w+\.{new_tables_in_schema}\.\w+$"] if new_tables_in_schema else None
+    with fakesnow.patch(extra_targets=[PANDAS_IO_MANAGER_WRITE_PANDAS], db_path=db_path, nop_regexes=nops):
+        yield {
+            "SNOWFLAKE_ACCOUNT": "fakesnow",
+            "SNOWFLAKE_USER": "fake",
+            "SNOWFLAKE_PASSWORD": "snow",
+            "SNOWFLAKE_DATABASE": "WHOOP",
+        }
+
+
+def snowflake_deployment_resources(monkeypatch: Any, settings: dict[str, str]) -> dict[str, Any]:
+    """The resources a prod deployment builds from its ``SNOWFLAKE_*`` settings (e.g. ``fakesnow_in_process``'s)."""
+    from whoop_dagster.environment import Deployment
+    from whoop_dagster.resources import build_resources
+
+    for name, value in {**settings, "WHOOP_DEPLOYMENT": "prod"}.items():
+        monkeypatch.setenv(name, value)
+    return build_resources(Deployment.PROD)

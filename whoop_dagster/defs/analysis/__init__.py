@@ -4,8 +4,9 @@ Importing this package is cheap: numpy, pandas, scipy and matplotlib load inside
 
 Modules: ``drivers`` (the statistics: which behaviours move next-day recovery and HRV),
 ``report`` (the findings as Markdown, the heat map), ``assets`` (the Dagster asset). The
-asset reads the marts through the ``warehouse`` resource and is written by the
-``ml_io_manager``, both of which the code location's definitions provide.
+asset reads the marts through the ``warehouse`` resource and is stored by the
+``warehouse_io_manager`` (the deployment's pandas IO manager), both of which the code
+location's definitions provide.
 """
 
 from __future__ import annotations

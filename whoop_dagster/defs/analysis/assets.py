@@ -2,7 +2,8 @@
 
 Reads the marts through the ``warehouse`` resource (declared as ``deps``, so lineage,
 automation and blocking dbt tests apply, as for the ML assets) and returns a DataFrame that
-``ml_io_manager`` writes to ``analysis.recovery_drivers`` (schema = the key's first part).
+the deployment's pandas IO manager (``warehouse_io_manager``, the ML assets' too) stores as
+``analysis.recovery_drivers`` (schema = the key's first part).
 The statistics are in :mod:`whoop_dagster.defs.analysis.drivers`; numpy, pandas, scipy and
 matplotlib load inside the step, never with the definitions.
 """

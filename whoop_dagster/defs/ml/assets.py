@@ -1,10 +1,11 @@
 """The ML assets: ``ml/recovery_forecast`` and ``ml/recovery_anomalies``, written to schema ``ml``.
 
 Both read the dbt marts through the ``warehouse`` resource and declare them as ``deps`` (so
-lineage, automation and blocking dbt tests apply), and return a DataFrame that
-``ml_io_manager`` writes to ``ml.<name>`` of the same warehouse (DuckDB locally, Snowflake in
-branch and prod), replacing the table in one transaction. Both run in the ``warehouse_writer`` pool:
-locally they open the same DuckDB file as dbt, which allows one writer at a time.
+lineage, automation and blocking dbt tests apply), and return a DataFrame that the
+``warehouse_io_manager`` stores as the table ``ml.<name>`` of the same warehouse
+(dagster-duckdb-pandas locally, dagster-snowflake-pandas in branch and prod), so
+``defs.load_asset_value(FORECAST_KEY)`` and downstream assets read it back as a DataFrame.
+Both run in the ``warehouse_writer`` pool: locally they open the same DuckDB file as dbt.
 
 Nothing heavy at import: numpy, pandas, scikit-learn and matplotlib are imported inside the
 functions the asset bodies call, so loading the definitions needs none of them.
@@ -66,6 +67,7 @@ from whoop_dagster.defs.ml.model import (
     run_backtest,
 )
 from whoop_dagster.defs.raw.assets import WAREHOUSE_POOL
+from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
 from whoop_dagster.warehouse import WarehouseResource
 
 if TYPE_CHECKING:
@@ -74,7 +76,8 @@ if TYPE_CHECKING:
 
 ML_GROUP = "ml"
 ML_SCHEMA = "ml"
-ML_IO_MANAGER_KEY = "ml_io_manager"
+#: The ML tables are stored by the warehouse's pandas IO manager, in schema ``ml`` (the key prefix).
+ML_IO_MANAGER_KEY = WAREHOUSE_IO_MANAGER_KEY
 FORECAST_KEY = dg.AssetKey([ML_SCHEMA, "recovery_forecast"])
 ANOMALIES_KEY = dg.AssetKey([ML_SCHEMA, "recovery_anomalies"])
 OWNERS = ["team:data-science"]
@@ -481,17 +484,6 @@ def build_ml_assets(warehouse_kind: str) -> list[dg.AssetsDefinition]:
     ]
 
 
-def build_ml_io_manager(warehouse: WarehouseResource) -> dg.ConfigurableIOManager:
-    """``ml_io_manager``: the ML DataFrames as whole tables of schema ``ml`` in ``warehouse``, replaced atomically.
-
-    DuckDB locally, Snowflake in branch and prod: the same warehouse resource, and the same
-    transactional write, as the raw layer (see :mod:`whoop_dagster.warehouse.io_manager`).
-    """
-    from whoop_dagster.warehouse.io_manager import WarehouseTableIOManager
-
-    return WarehouseTableIOManager(warehouse=warehouse)
-
-
 __all__ = [
     "ANOMALIES_KEY",
     "ANOMALY_CHECK_NAME",
@@ -499,5 +491,4 @@ __all__ = [
     "ML_IO_MANAGER_KEY",
     "ForecastConfig",
     "build_ml_assets",
-    "build_ml_io_manager",
 ]

@@ -6,6 +6,7 @@ that day's slice of ``raw.<endpoint>`` in one transaction. Profile and body
 measurement are unpartitioned and replaced whole.
 """
 
+import warnings
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -63,19 +64,26 @@ def build_collection_asset(
     # is why raw/recovery depends on raw/sleep (same partitions).
     deps = [raw_asset_key(SLEEP)] if endpoint.partition_by_sleep else []
 
-    @dg.asset(
-        key=raw_asset_key(endpoint),
-        group_name=RAW_GROUP,
-        description=f"{endpoint.description} One row per record from `GET {endpoint.path}`, "
-        "partitioned by the UTC day of the record's start.",
-        partitions_def=partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        pool=WAREHOUSE_POOL,
-        kinds={"python", warehouse_kind},
-        owners=OWNERS,
-        deps=deps,
-        metadata=_asset_metadata(endpoint),
-    )
+    # `backfill_policy` is still marked beta, and Dagster warns on every definition of it: once per
+    # asset in every process that loads the code location (each run, each step). The single-run
+    # backfill is the design (one API pass per range), so the warning is silenced here, where it is raised.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        asset = dg.asset(
+            key=raw_asset_key(endpoint),
+            group_name=RAW_GROUP,
+            description=f"{endpoint.description} One row per record from `GET {endpoint.path}`, "
+            "partitioned by the UTC day of the record's start.",
+            partitions_def=partitions_def,
+            backfill_policy=dg.BackfillPolicy.single_run(),
+            pool=WAREHOUSE_POOL,
+            kinds={"python", warehouse_kind},
+            owners=OWNERS,
+            deps=deps,
+            metadata=_asset_metadata(endpoint),
+        )
+
+    @asset
     def _collection(
         context: dg.AssetExecutionContext, whoop: WhoopApiResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:

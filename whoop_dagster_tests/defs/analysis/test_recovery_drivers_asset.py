@@ -11,18 +11,23 @@ import pytest
 
 from whoop_dagster.defs.analysis.assets import RECOVERY_DRIVERS_KEY, build_recovery_drivers_asset
 from whoop_dagster.defs.analysis.drivers import DRIVERS, MIN_DAYS, OUTCOMES, STATUS_INSUFFICIENT
-from whoop_dagster.defs.ml.assets import ML_IO_MANAGER_KEY, build_ml_io_manager
 from whoop_dagster.defs.ml.behaviour import BEHAVIOUR_MARTS
+from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
+from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager
 from whoop_dagster_tests.support.marts import copy_marts
 
 NODE = "analysis__recovery_drivers"
 
 
-def materialize_drivers(warehouse: object, kind: str = "duckdb") -> dg.ExecuteInProcessResult:
+def materialize_drivers(path: Path) -> dg.ExecuteInProcessResult:
+    """The asset against the DuckDB file ``path``, as the local deployment runs it."""
     return dg.materialize(
-        [build_recovery_drivers_asset(kind)],
-        resources={"warehouse": warehouse, ML_IO_MANAGER_KEY: build_ml_io_manager(warehouse)},
+        [build_recovery_drivers_asset("duckdb")],
+        resources={
+            "warehouse": DuckDBWarehouse(path=str(path)),
+            WAREHOUSE_IO_MANAGER_KEY: DuckDBWarehouseIOManager(database=str(path)),
+        },
     )
 
 
@@ -43,7 +48,7 @@ def test_the_planted_effects_are_found_in_the_marts_dbt_built(planted_duckdb):
         ).fetchone()
     assert hard_share > 0.3  # the planted high-strain effect acts often enough to be seen
 
-    result = materialize_drivers(DuckDBWarehouse(path=str(planted_duckdb)))
+    result = materialize_drivers(planted_duckdb)
     assert result.success
 
     table = read_drivers(planted_duckdb)
@@ -62,7 +67,7 @@ def test_the_planted_effects_are_found_in_the_marts_dbt_built(planted_duckdb):
 
 
 def test_the_metadata_shows_the_findings_and_a_heat_map(planted_duckdb):
-    result = materialize_drivers(DuckDBWarehouse(path=str(planted_duckdb)))
+    result = materialize_drivers(planted_duckdb)
     metadata = result.asset_materializations_for_node(NODE)[0].metadata
 
     assert metadata["status"].value == "analysed"
@@ -79,7 +84,7 @@ def test_with_fewer_than_60_days_the_asset_says_so_and_writes_no_findings(plante
         (last_day,) = connection.execute("select max(date_day) from marts.fact_daily_recovery").fetchone()
         for mart in BEHAVIOUR_MARTS:
             connection.execute(f"delete from marts.{mart} where date_day < ?", [last_day - pd.Timedelta(days=45)])
-    result = materialize_drivers(DuckDBWarehouse(path=str(planted_duckdb)))
+    result = materialize_drivers(planted_duckdb)
     assert result.success
 
     table = read_drivers(planted_duckdb)
@@ -94,27 +99,27 @@ def test_with_fewer_than_60_days_the_asset_says_so_and_writes_no_findings(plante
     assert "effect_heatmap" not in metadata
 
 
-def test_the_asset_is_in_group_analysis_and_written_by_the_ml_io_manager():
+def test_the_asset_is_in_group_analysis_and_stored_by_the_warehouse_io_manager():
     asset = build_recovery_drivers_asset("duckdb")
     spec = next(iter(asset.specs))
     assert spec.key == RECOVERY_DRIVERS_KEY
     assert spec.group_name == "analysis"
-    assert asset.get_io_manager_key_for_asset_key(RECOVERY_DRIVERS_KEY) == ML_IO_MANAGER_KEY
+    assert asset.get_io_manager_key_for_asset_key(RECOVERY_DRIVERS_KEY) == WAREHOUSE_IO_MANAGER_KEY
     assert {dep.asset_key for dep in spec.deps} == {dg.AssetKey(["marts", mart]) for mart in BEHAVIOUR_MARTS}
     assert spec.metadata["dagster/table_name"] == "analysis.recovery_drivers"
 
 
 @pytest.mark.snowflake
-def test_on_snowflake_the_drivers_land_in_schema_analysis_with_the_same_findings(planted_duckdb):
-    from whoop_dagster_tests.support.snowflake import fakesnow_server, snowflake_warehouse
+def test_on_snowflake_the_drivers_land_in_schema_analysis_with_the_same_findings(planted_duckdb, tmp_path, monkeypatch):
+    from whoop_dagster_tests.support.snowflake import fakesnow_in_process, snowflake_deployment_resources
 
-    with fakesnow_server() as kwargs:
-        warehouse = snowflake_warehouse(kwargs)
-        copy_marts(planted_duckdb, warehouse, BEHAVIOUR_MARTS)
-        assert materialize_drivers(warehouse, "snowflake").success
-        on_snowflake = warehouse.read_frame("select * from analysis.recovery_drivers")
+    with fakesnow_in_process(tmp_path, new_tables_in_schema="analysis") as settings:
+        resources = snowflake_deployment_resources(monkeypatch, settings)
+        copy_marts(planted_duckdb, resources["warehouse"], BEHAVIOUR_MARTS)
+        assert dg.materialize([build_recovery_drivers_asset("snowflake")], resources=resources).success
+        on_snowflake = resources["warehouse"].read_frame("select * from analysis.recovery_drivers")
 
-    assert materialize_drivers(DuckDBWarehouse(path=str(planted_duckdb))).success
+    assert materialize_drivers(planted_duckdb).success
     on_duckdb = read_drivers(planted_duckdb)
     assert _findings(on_snowflake.assign(is_finding=on_snowflake["is_finding"].astype(bool))) == _findings(on_duckdb)
     merged = on_duckdb.merge(on_snowflake, on=["outcome", "driver"], suffixes=("", "_sf"))

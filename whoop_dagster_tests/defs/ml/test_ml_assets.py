@@ -12,12 +12,16 @@ import pandas as pd
 import pytest
 
 from whoop_dagster.defs.ml import assets as ml_assets
-from whoop_dagster.defs.ml.assets import ANOMALIES_KEY, FORECAST_KEY, build_ml_assets, build_ml_io_manager
+from whoop_dagster.defs.ml.assets import ANOMALIES_KEY, FORECAST_KEY, build_ml_assets
 from whoop_dagster.defs.ml.checks import GATE_CHECK_NAME, ForecastGateFailed
 from whoop_dagster.defs.ml.features import MART_MODELS
 from whoop_dagster.defs.ml.model import ModelSpec, build_estimator
+from whoop_dagster.environment import Deployment
+from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY, build_resources
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
+from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager
 from whoop_dagster_tests.support.marts import copy_marts
+from whoop_dagster_tests.support.snowflake import fakesnow_in_process
 
 
 def materialize_ml(path: Path, *, raise_on_error: bool = True, selection: Any = None) -> dg.ExecuteInProcessResult:
@@ -27,7 +31,7 @@ def materialize_ml(path: Path, *, raise_on_error: bool = True, selection: Any = 
         selection=selection,
         resources={
             "warehouse": DuckDBWarehouse(path=str(path)),
-            "ml_io_manager": build_ml_io_manager(DuckDBWarehouse(path=str(path))),
+            WAREHOUSE_IO_MANAGER_KEY: DuckDBWarehouseIOManager(database=str(path)),
         },
         raise_on_error=raise_on_error,
     )
@@ -158,26 +162,43 @@ def test_a_failing_gate_keeps_the_published_forecast(marts_duckdb, monkeypatch, 
     pd.testing.assert_frame_equal(read_table(marts_duckdb, "recovery_forecast"), published)
 
 
+def _snowflake_resources(monkeypatch: pytest.MonkeyPatch, settings: dict[str, str]) -> dict[str, Any]:
+    """The resources a prod deployment builds from its ``SNOWFLAKE_*`` settings (the demo WHOOP API aside)."""
+    for name, value in {**settings, "WHOOP_DEPLOYMENT": "prod"}.items():
+        monkeypatch.setenv(name, value)
+    return build_resources(Deployment.PROD)
+
+
 @pytest.mark.snowflake
-def test_on_snowflake_the_ml_tables_land_in_the_deployment_database(marts_duckdb):
-    from whoop_dagster_tests.support.snowflake import fakesnow_server, snowflake_warehouse
+def test_on_snowflake_the_ml_tables_land_in_the_deployment_database(marts_duckdb, tmp_path, monkeypatch):
+    from dagster_snowflake_pandas import SnowflakePandasIOManager
 
-    with fakesnow_server() as kwargs:
-        warehouse = snowflake_warehouse(kwargs)
-        copy_marts(marts_duckdb, warehouse, MART_MODELS)
-        result = dg.materialize(
-            build_ml_assets("snowflake"),
-            resources={"warehouse": warehouse, "ml_io_manager": build_ml_io_manager(warehouse)},
-        )
+    fakesnow_files = tmp_path / "fakesnow"
+    fakesnow_files.mkdir()
+    with fakesnow_in_process(fakesnow_files, new_tables_in_schema="ml") as settings:
+        resources = _snowflake_resources(monkeypatch, settings)
+        assert isinstance(resources[WAREHOUSE_IO_MANAGER_KEY], SnowflakePandasIOManager)
+        copy_marts(marts_duckdb, resources["warehouse"], MART_MODELS)
+        first = dg.materialize(build_ml_assets("snowflake"), resources=resources)
+        assert first.success
+    # A second run replaces the tables (their first write skipped the delete of a missing table).
+    with fakesnow_in_process(fakesnow_files) as settings:
+        resources = _snowflake_resources(monkeypatch, settings)
+        result = dg.materialize(build_ml_assets("snowflake"), resources=resources)
         assert result.success
-
+        warehouse = resources["warehouse"]
         forecast = warehouse.read_frame("select * from ml.recovery_forecast")
         scored = warehouse.read_frame("select count(*) as n from marts.fact_daily_recovery where is_scored")
         assert len(forecast) >= scored["n"].iloc[0] - 1
         assert forecast["is_forecast"].sum() == 1
         assert pd.to_numeric(forecast["predicted"]).dropna().between(0, 100).all()
-        on_duckdb = materialize_ml(marts_duckdb).asset_materializations_for_node("ml__recovery_forecast")[0]
-        on_snowflake = result.asset_materializations_for_node("ml__recovery_forecast")[0]
-        assert on_snowflake.metadata["mae"].value == pytest.approx(on_duckdb.metadata["mae"].value)
+        loaded = dg.Definitions(assets=build_ml_assets("snowflake"), resources=resources).load_asset_value(
+            FORECAST_KEY, instance=dg.DagsterInstance.ephemeral()
+        )
+        assert len(loaded) == len(forecast)
+        assert set(loaded.columns) >= {"date_day", "predicted", "is_forecast"}
         anomalies = warehouse.read_frame("select count(*) as n from ml.recovery_anomalies")
         assert anomalies["n"].iloc[0] > 150
+    on_duckdb = materialize_ml(marts_duckdb).asset_materializations_for_node("ml__recovery_forecast")[0]
+    on_snowflake = result.asset_materializations_for_node("ml__recovery_forecast")[0]
+    assert on_snowflake.metadata["mae"].value == pytest.approx(on_duckdb.metadata["mae"].value)

@@ -7,9 +7,11 @@ stand-in marts (materializing the real dbt models here would test dbt, not the c
 # No `from __future__ import annotations`: Dagster reads the asset function's `context` annotation.
 import dagster as dg
 
-from whoop_dagster.defs.ml.assets import ANOMALIES_KEY, FORECAST_KEY, build_ml_assets, build_ml_io_manager
+from whoop_dagster.defs.ml.assets import ANOMALIES_KEY, FORECAST_KEY, build_ml_assets
 from whoop_dagster.defs.ml.features import MART_MODELS
+from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
+from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager
 
 MART_KEYS = [dg.AssetKey(["marts", model]) for model in MART_MODELS]
 RECOVERY_CHECK = dg.AssetCheckKey(dg.AssetKey(["marts", "fact_daily_recovery"]), "recovery_in_range")
@@ -36,7 +38,7 @@ def _definitions(marts: list[dg.AssetsDefinition], tmp_path) -> dg.Definitions:
     warehouse = DuckDBWarehouse(path=str(tmp_path / "whoop.duckdb"))  # never opened: nothing runs here
     return dg.Definitions(
         assets=[*marts, *build_ml_assets("duckdb")],
-        resources={"warehouse": warehouse, "ml_io_manager": build_ml_io_manager(warehouse)},
+        resources={"warehouse": warehouse, WAREHOUSE_IO_MANAGER_KEY: DuckDBWarehouseIOManager(database=warehouse.path)},
     )
 
 

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from whoop_dagster.defs.ml import sleep_forecast
-from whoop_dagster.defs.ml.assets import build_ml_io_manager
 from whoop_dagster.defs.ml.behaviour import BEHAVIOUR_MARTS, behaviour_daily, read_behaviour_marts
 from whoop_dagster.defs.ml.checks import GATE_CHECK_NAME, ForecastGateFailed
 from whoop_dagster.defs.ml.features import forecast_rows, labelled_rows
@@ -23,7 +22,9 @@ from whoop_dagster.defs.ml.sleep_forecast import (
     build_sleep_forecast_asset,
     sleep_model_spec,
 )
+from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
+from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager
 from whoop_dagster_tests.support.marts import copy_marts
 
 NODE = "ml__sleep_performance_forecast"
@@ -35,10 +36,12 @@ def daily(built_marts: Path) -> pd.DataFrame:
 
 
 def materialize_sleep(path: Path, *, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
-    warehouse = DuckDBWarehouse(path=str(path))
     return dg.materialize(
         [build_sleep_forecast_asset("duckdb")],
-        resources={"warehouse": warehouse, "ml_io_manager": build_ml_io_manager(warehouse)},
+        resources={
+            "warehouse": DuckDBWarehouse(path=str(path)),
+            WAREHOUSE_IO_MANAGER_KEY: DuckDBWarehouseIOManager(database=str(path)),
+        },
         raise_on_error=raise_on_error,
     )
 
@@ -193,21 +196,18 @@ def test_the_forecast_row_uses_the_latest_evening(daily):
 
 
 @pytest.mark.snowflake
-def test_on_snowflake_the_sleep_forecast_matches_duckdb(marts_duckdb):
-    from whoop_dagster_tests.support.snowflake import fakesnow_server, snowflake_warehouse
+def test_on_snowflake_the_sleep_forecast_matches_duckdb(marts_duckdb, tmp_path, monkeypatch):
+    from whoop_dagster_tests.support.snowflake import fakesnow_in_process, snowflake_deployment_resources
 
-    with fakesnow_server() as kwargs:
-        warehouse = snowflake_warehouse(kwargs)
-        copy_marts(marts_duckdb, warehouse, BEHAVIOUR_MARTS)
-        result = dg.materialize(
-            [build_sleep_forecast_asset("snowflake")],
-            resources={"warehouse": warehouse, "ml_io_manager": build_ml_io_manager(warehouse)},
-        )
+    with fakesnow_in_process(tmp_path, new_tables_in_schema="ml") as settings:
+        resources = snowflake_deployment_resources(monkeypatch, settings)
+        copy_marts(marts_duckdb, resources["warehouse"], BEHAVIOUR_MARTS)
+        result = dg.materialize([build_sleep_forecast_asset("snowflake")], resources=resources)
         assert result.success
-        on_snowflake = warehouse.read_frame("select * from ml.sleep_performance_forecast")
+        on_snowflake = resources["warehouse"].read_frame("select * from ml.sleep_performance_forecast")
 
     on_duckdb = materialize_sleep(marts_duckdb).asset_materializations_for_node(NODE)[0].metadata
     metadata = result.asset_materializations_for_node(NODE)[0].metadata
     assert metadata["mae"].value == pytest.approx(on_duckdb["mae"].value)
-    assert on_snowflake["is_forecast"].sum() == 1
+    assert on_snowflake["is_forecast"].astype(bool).sum() == 1
     assert len(on_snowflake) == len(read_forecast(marts_duckdb))

@@ -1,0 +1,80 @@
+"""``whoop-dagster demo`` (what ``make run`` runs) as a person sees it: short, one line per step, errors in full."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from whoop_dagster.demo import summarize
+from whoop_dagster.run_progress import StepTally, step_line
+from whoop_dagster_tests.support.processes import BIN, user_env
+
+
+def test_a_partitioned_step_line_counts_partitions_and_the_tables_rows():
+    tally = StepTally(rows={"raw/cycle": 70}, materializations=70, checks_passed=0)
+    line = step_line("raw__cycle", tally, 5.04)
+    assert line.split() == ["raw/cycle", "70", "partitions,", "70", "rows", "5.0", "s"]
+
+
+def test_a_multi_asset_step_line_sums_its_assets_rows_and_checks():
+    tally = StepTally(rows={"marts/a": 1200, "marts/b": 30}, materializations=2, checks_passed=184, checks_failed=1)
+    line = step_line("whoop_dbt_models", tally, 35.2)
+    assert "whoop_dbt_models" in line
+    assert "2 assets, 1,230 rows, 184 checks passed, 1 FAILED" in line
+
+
+def test_a_check_step_line_names_the_step_and_its_checks():
+    line = step_line("raw_cycle_checks", StepTally(checks_passed=1), 0.4)
+    assert line.split() == ["raw_cycle_checks", "1", "check", "passed", "0.4", "s"]
+
+
+def test_a_failed_warn_check_is_reported_without_failing_the_run():
+    @dg.asset(check_specs=[dg.AssetCheckSpec("warns", asset="scores"), dg.AssetCheckSpec("holds", asset="scores")])
+    def scores():
+        yield dg.Output(None, metadata={"dagster/row_count": 3})
+        yield dg.AssetCheckResult(check_name="warns", passed=False, severity=dg.AssetCheckSeverity.WARN)
+        yield dg.AssetCheckResult(check_name="holds", passed=True)
+
+    summary = summarize(dg.materialize([scores]).all_events)
+    assert (summary.checks_passed, summary.checks_warned, summary.checks_failed) == (1, ["scores:warns"], [])
+    assert "Asset checks: 1 passed, 1 warned, 0 failed" in summary.render()
+    assert "1 check passed, 1 warned" in step_line("scores", StepTally(checks_passed=1, checks_warned=1), 0.1)
+
+
+@pytest.mark.slow
+def test_a_three_day_demo_prints_a_line_per_step_and_the_forecasts_error(tmp_path: Path):
+    """Three days are too few to train the forecast: every other step succeeds, the forecast fails."""
+    result = subprocess.run(
+        [str(BIN / "whoop-dagster"), "demo", "--days", "3"],
+        cwd=tmp_path,
+        env=user_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    terminal = result.stdout + result.stderr
+    assert result.returncode == 1, terminal[-4000:]
+    for asset in ("raw/cycle", "raw/sleep", "raw/recovery", "raw/workout", "raw/user_profile"):
+        assert re.search(rf"^  {re.escape(asset)} .* rows .* \d+\.\d s$", terminal, re.MULTILINE), asset
+    assert re.search(r"^  whoop_dbt_models +\d+ assets, [\d,]+ rows, \d+ checks passed .* s$", terminal, re.MULTILINE)
+    assert re.search(r"^  ml/recovery_anomalies .* s$", terminal, re.MULTILINE)
+    # The failure, in full: the step, the error, its cause and where it was raised.
+    assert re.search(r"^  ml__recovery_forecast +FAILED", terminal, re.MULTILINE)
+    assert "NotEnoughHistoryError" in terminal
+    assert "Stack Trace:" in terminal
+    assert "Asset checks:" in terminal  # then the summary, as before
+    for noise in ("DEBUG", "BetaWarning", "Running with dbt", "STEP_START"):
+        assert noise not in terminal, noise
+    assert len(terminal.splitlines()) < 150
+
+    log_path = Path(re.search(r"^Full log: (\S+)$", terminal, re.MULTILINE)[1])
+    log = log_path.read_text()
+    assert "STEP_START" in log  # every event of the run
+    assert "DEBUG" in log
+    assert "Running with dbt" in log  # dbt's own output
+    assert "NotEnoughHistoryError" in log
