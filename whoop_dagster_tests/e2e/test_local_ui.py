@@ -27,8 +27,13 @@ pytestmark = pytest.mark.e2e
 # The fixed names of DESIGN.md; everything else is derived from the definitions.
 RAW_ASSET_KEYS = {"raw/cycle", "raw/sleep", "raw/recovery", "raw/workout", "raw/user_profile", "raw/body_measurement"}
 RAW_PARTITIONED_KEYS = {"raw/cycle", "raw/sleep", "raw/recovery", "raw/workout"}
-ML_ASSET_KEYS = {"ml/recovery_forecast", "ml/recovery_anomalies"}
-LAYERS = {"raw", "staging", "intermediate", "marts", "metrics", "ml"}
+ML_ASSET_KEYS = {
+    "ml/recovery_forecast",
+    "ml/recovery_anomalies",
+    "ml/sleep_performance_forecast",
+    "analysis/recovery_drivers",
+}
+LAYERS = {"raw", "staging", "intermediate", "marts", "metrics", "ml", "analysis"}
 ENDPOINT_SENSORS = {"cycle_sensor", "sleep_sensor", "recovery_sensor", "workout_sensor"}
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
