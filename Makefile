@@ -10,7 +10,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 DAYS ?= 90
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install prepare run dev test test-instants history-windows e2e bench lint format home clean
+.PHONY: install prepare run dev dashboard test test-instants history-windows e2e bench lint format home clean
 
 install: $(INSTALLED)
 
@@ -44,6 +44,11 @@ run: install prepare home
 ## The Dagster UI on the same instance and warehouse as `make run` (it prepares the dbt manifest itself).
 dev: install home
 	$(BIN)/dagster dev -m whoop_dagster.definitions -h 127.0.0.1 -p 3000
+
+## The dashboard (Streamlit) on 127.0.0.1:8501 over the warehouse `make run` fills; read-only.
+dashboard: install prepare
+	$(BIN)/streamlit run whoop_dagster/dashboard/app.py --server.address 127.0.0.1 --server.port 8501 \
+		--server.headless true --browser.gatherUsageStats false
 
 test: install prepare
 	$(BIN)/ruff check .

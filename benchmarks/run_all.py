@@ -33,6 +33,7 @@ BENCHMARKS: tuple[tuple[str, str, str], ...] = (
     ("rate_limit", "bench_rate_limit", "5. Rate-limit discipline: the real 100/min limit enforced by the emulator"),
     ("dlt_comparison", "bench_dlt_comparison", "6. dlt comparison: the same load with dlt's REST API source"),
     ("fault_suite", "fault_suite", "7. Fault suite: one fault injected per scenario"),
+    ("dashboard", "bench_dashboard", "8. Dashboard: query time per tab on 730 days of data"),
 )
 
 

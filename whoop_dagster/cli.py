@@ -1,4 +1,4 @@
-"""The ``whoop-dagster`` command: ``demo``, ``emulator`` and ``auth``."""
+"""The ``whoop-dagster`` command: ``demo``, ``emulator``, ``auth`` and ``doctor``."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     auth.add_argument("--code", help="paste the `code` from the redirect instead of receiving it")
     auth.add_argument("--state", help="with --code: the `state` printed with the authorization URL")
 
+    commands.add_parser("doctor", help="check settings, WHOOP access, warehouse, dbt manifest and Dagster instance")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logger.setLevel(logging.INFO)  # our own progress messages; libraries stay at WARNING
@@ -37,6 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from whoop_dagster.demo import run_demo
 
         return run_demo(days=args.days, multiprocess=args.multiprocess)
+    if args.command == "doctor":
+        from whoop_dagster.doctor import run_doctor
+
+        return run_doctor()
     if args.command == "emulator":
         from whoop_dagster.emulator import EmulatorConfig, serve
 

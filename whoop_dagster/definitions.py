@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from whoop_dagster import environment
+from whoop_dagster.defs.analysis import build_analysis_definitions
 from whoop_dagster.defs.dbt import build_dbt_definitions
 from whoop_dagster.defs.ml import build_ml_definitions
 from whoop_dagster.defs.ops import build_ops_definitions
@@ -42,6 +43,7 @@ def build_definitions() -> dg.Definitions:
         raw,
         dbt,
         ml,
+        build_analysis_definitions(warehouse.kind),
         build_ops_definitions(),
         dg.Definitions(
             resources=resources,

@@ -11,28 +11,10 @@ import pytest
 from filelock import FileLock
 
 from whoop_dagster import environment
-from whoop_dagster.defs.dbt.project import PREPARE_COMMAND, SOURCE_DBT_PROJECT_DIR
+from whoop_dagster.defs.dbt.project import PREPARE_COMMAND, SOURCE_DBT_PROJECT_DIR, dbt_project, manifest_is_stale
 from whoop_dagster_tests.support.clock import DEFAULT_INSTANT, ENV_VAR, INSTANTS, parse_instant
 
 BIN = Path(sys.executable).parent
-
-#: Folders of the dbt project that hold build output, not sources.
-_DBT_OUTPUT_FOLDERS = frozenset({"target", "logs", "dbt_packages"})
-
-
-def manifest_is_current(project_dir: Path = SOURCE_DBT_PROJECT_DIR) -> bool:
-    """True when the manifest exists and is newer than every source file of the dbt project."""
-    manifest = project_dir / "target" / "manifest.json"
-    if not manifest.exists():
-        return False
-    prepared_at = manifest.stat().st_mtime
-    return all(
-        path.stat().st_mtime <= prepared_at
-        for path in project_dir.rglob("*")
-        if path.is_file()
-        and path.relative_to(project_dir).parts[0] not in _DBT_OUTPUT_FOLDERS
-        and path.name != ".user.yml"
-    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,7 +50,7 @@ def dbt_manifest() -> Path:
     manifest = SOURCE_DBT_PROJECT_DIR / "target" / "manifest.json"
     manifest.parent.mkdir(exist_ok=True)
     with FileLock(str(manifest.parent / ".prepare.lock"), timeout=600):
-        if not manifest_is_current():
+        if manifest_is_stale(dbt_project("local")):
             env = {k: v for k, v in os.environ.items() if not k.startswith(("WHOOP_", "SNOWFLAKE_", "DAGSTER_CLOUD"))}
             _, *arguments = PREPARE_COMMAND.split()
             result = subprocess.run(

@@ -62,12 +62,28 @@ def test_every_upstream_of_every_asset_is_defined_here():
     materializable = {key for key in graph.get_all_asset_keys() if graph.get(key).is_materializable}
     for key in materializable:
         assert graph.get(key).parent_keys <= materializable, key.to_user_string()
-    assert {dg.AssetKey(["ml", "recovery_forecast"]), dg.AssetKey(["ml", "recovery_anomalies"])} <= materializable
+    assert {
+        dg.AssetKey(["ml", "recovery_forecast"]),
+        dg.AssetKey(["ml", "recovery_anomalies"]),
+        dg.AssetKey(["ml", "sleep_performance_forecast"]),
+        dg.AssetKey(["analysis", "recovery_drivers"]),
+    } <= materializable
+
+
+def test_the_analytics_assets_have_their_fixed_keys_groups_and_io_manager():
+    from whoop_dagster.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for key, group in ((("ml", "sleep_performance_forecast"), "ml"), (("analysis", "recovery_drivers"), "analysis")):
+        node = graph.get(dg.AssetKey(list(key)))
+        assert node.group_name == group
+        assert node.assets_def.get_io_manager_key_for_asset_key(node.key) == "warehouse_io_manager"
+        assert node.metadata["dagster/table_name"] == ".".join(key)
 
 
 #: What a step may need but loading must not import: the ML stack always; the Snowflake
 #: libraries in local mode (the prod warehouse resource imports them when it connects).
-ML_STACK = ["sklearn", "matplotlib"]
+ML_STACK = ["sklearn", "scipy", "matplotlib"]
 SNOWFLAKE_LIBRARIES = ["dagster_snowflake", "dagster_snowflake_pandas", "snowflake.connector"]
 #: `@dbt_assets` needs dagster-dbt at load, and dagster-dbt imports dbt-core.
 DBT_LIBRARIES = ["dagster_dbt", "dbt"]
@@ -96,7 +112,7 @@ PROD_ENV = {
 
 @pytest.mark.parametrize("mode", ["local", "prod"])
 def test_loading_imports_dagster_dbt_but_not_what_only_steps_need(mode: str):
-    """scikit-learn and matplotlib never load before a step needs them, the Snowflake libraries not locally."""
+    """scikit-learn, scipy and matplotlib never load before a step needs them, the Snowflake libraries not locally."""
     result = subprocess.run(
         [sys.executable, "-c", LOAD_PROBE],
         cwd=ROOT,

@@ -2,9 +2,10 @@
 
 The commands are read from the README when the tests are collected, so a command added there
 is tested from then on: it runs (from the repository root, in demo mode, with a bare
-``DAGSTER_HOME`` and a DuckDB file of its own under a temp dir) and must exit 0, or it serves
-until stopped and is listed in ``SERVERS`` with the URL that answers once it is up, or it is
-listed in ``EXCLUDED`` with the reason it cannot run here.
+``DAGSTER_HOME`` and a DuckDB file under a temp dir) and must exit 0, or it serves until
+stopped and is listed in ``SERVERS`` with the URL that answers once it is up, or it is listed
+in ``EXCLUDED`` with the reason it cannot run here. They run top to bottom in one such
+environment, as a reader types them: ``whoop-dagster doctor`` finds what ``make run`` left.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class Server:
 
 
 #: Commands that serve until stopped, by the start of the command.
-SERVERS: dict[str, Server] = {}
+SERVERS: dict[str, Server] = {"make dashboard": Server("http://127.0.0.1:8501/_stcore/health")}
 
 #: How long a command may take (``make run`` installs nothing here, but runs the whole graph).
 TIMEOUT_SECONDS = 1800
@@ -146,13 +147,19 @@ def test_commands_are_read_with_continuations_joined_and_comments_dropped():
     ]
 
 
+@pytest.fixture(scope="module")
+def readme_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reader's environment, shared by the commands in README order (one file: one xdist worker)."""
+    return tmp_path_factory.mktemp("readme")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("readme_command", COMMANDS, ids=[command.command[:80] for command in COMMANDS])
-def test_a_readme_command_works_as_printed(readme_command: ReadmeCommand, tmp_path: Path):
+def test_a_readme_command_works_as_printed(readme_command: ReadmeCommand, readme_home: Path):
     reason = _exclusion(readme_command)
     if reason is not None:
         pytest.skip(f"README line {readme_command.line}: {reason}")
-    env = readme_env(tmp_path)
+    env = readme_env(readme_home)
     server = _server(readme_command)
     if server is not None:
         _serve_until_up(readme_command, server, env)

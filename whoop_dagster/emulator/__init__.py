@@ -8,12 +8,13 @@ The real client code talks real HTTP to it, with zero credentials::
         refresh_token = emu.issue_refresh_token()
         ...  # point the client at emu.api_base_url / emu.oauth_base_url
 
-Modules: ``data`` (synthetic physiology, the generative model and ``RECOVERY_NOISE_SD``),
+Modules: ``config`` (``EmulatorConfig``; ``RecoveryEffects`` plants behaviour effects on recovery),
+``data`` (synthetic physiology, the generative model and ``RECOVERY_NOISE_SD``),
 ``records`` (records over time, the truth), ``oauth``, ``ratelimit``, ``faults``,
 ``paging``, ``api`` (request handling), ``server`` (HTTP), ``emulator`` (assembly).
 """
 
-from whoop_dagster.emulator.config import EmulatorConfig
+from whoop_dagster.emulator.config import NO_BEHAVIOUR_EFFECTS, EmulatorConfig, RecoveryEffects
 from whoop_dagster.emulator.data import RECOVERY_NOISE_SD, RecoveryDrivers
 from whoop_dagster.emulator.emulator import Emulator, EmulatorError, run_emulator, serve
 from whoop_dagster.emulator.faults import FAULT_KINDS
@@ -21,11 +22,13 @@ from whoop_dagster.emulator.stats import RequestLogEntry
 
 __all__ = [
     "FAULT_KINDS",
+    "NO_BEHAVIOUR_EFFECTS",
     "RECOVERY_NOISE_SD",
     "Emulator",
     "EmulatorConfig",
     "EmulatorError",
     "RecoveryDrivers",
+    "RecoveryEffects",
     "RequestLogEntry",
     "run_emulator",
     "serve",

@@ -26,6 +26,37 @@ DEFAULT_REDIRECT_URI = "https://localhost:8976/callback"
 
 
 @dataclass(frozen=True)
+class RecoveryEffects:
+    """How a day's behaviour moves the next morning's recovery score (points); see ``data.Physiology.recovery``.
+
+    The defaults are the emulator's physiology. Analyses are tested against effects planted
+    here: ``NO_BEHAVIOUR_EFFECTS`` makes recovery independent of every behaviour (only the
+    HRV baseline's slow drift and noise remain), and e.g.
+    ``RecoveryEffects(high_strain_penalty=3.0)`` adds "each strain point above 14 lowers
+    next-day recovery by 3 points". Observed HRV, RHR and respiratory rate follow the
+    recovery score, so an effect on recovery shows in them too.
+
+    Attributes:
+        strain_slope: points per strain point of the previous day, around strain 11.
+        sleep_performance_slope: points per % of the night's sleep performance, around 85 %.
+        high_strain_threshold: the strain above which ``high_strain_penalty`` applies.
+        high_strain_penalty: points lost per strain point of the previous day above the threshold.
+        bedtime_slope: points per hour the member fell asleep later than their habitual time
+            (negative: late nights cost recovery).
+    """
+
+    strain_slope: float = -2.5
+    sleep_performance_slope: float = 0.5
+    high_strain_threshold: float = 14.0
+    high_strain_penalty: float = 0.0
+    bedtime_slope: float = 0.0
+
+
+#: Recovery driven by nothing the member does: the null world of the recovery-driver analysis.
+NO_BEHAVIOUR_EFFECTS = RecoveryEffects(strain_slope=0.0, sleep_performance_slope=0.0)
+
+
+@dataclass(frozen=True)
 class EmulatorConfig:
     """How the emulator behaves.
 
@@ -58,6 +89,8 @@ class EmulatorConfig:
         block_default_user_agents: answer 403 to requests without a ``User-Agent`` or with
             a library default (``python-requests/...``, ``Python-urllib/...``). Some clients
             report WHOOP does this; it is unconfirmed, so it is off by default.
+        recovery_effects: how behaviour moves recovery (:class:`RecoveryEffects`): plant or
+            remove effects to test analyses against a known truth.
         strap_off_days: physiological days (the dates members woke on) with no data at all,
             as if the strap was off: no cycle, sleep, recovery or workout of those days exists
             (the cycle before simply ends where the missing one would have begun).
@@ -87,6 +120,7 @@ class EmulatorConfig:
     redirect_uri: str = DEFAULT_REDIRECT_URI
     join_date: date | None = None
     block_default_user_agents: bool = False
+    recovery_effects: RecoveryEffects = RecoveryEffects()
     strap_off_days: tuple[date, ...] = ()
     duplicated_days: tuple[date, ...] = ()
 

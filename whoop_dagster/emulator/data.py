@@ -36,10 +36,15 @@ Generative model (per member ``u``, physiological day ``d``)
 * **HRV baseline** ``b_d`` = member mean ``mu`` (45-80 ms) + slow drift (cosine
   interpolation between N(0, 7 ms) knots every 28 days) + a 3 ms seasonal wave
   (higher in spring).
-* **Recovery**::
+* **Recovery** (the coefficients are ``config.RecoveryEffects``; defaults shown)::
 
       mean_d     = 58 + 1.4 (b_d - mu) - 2.5 (strain_{d-1} - 11) + 0.5 (sleep_performance_d - 85)
+                   - k max(0, strain_{d-1} - 14) + s (onset_d - habitual onset)    (k = s = 0)
       recovery_d = clip(round(mean_d + e_d), 1, 99),  e_d ~ N(0, RECOVERY_NOISE_SD)
+
+  ``k`` and ``s`` plant effects for tests of analyses; with ``NO_BEHAVIOUR_EFFECTS`` (all
+  behaviour coefficients 0) recovery depends on no behaviour at all. Behaviour itself never
+  depends on the coefficients, so the same seed draws the same days under every setting.
 
   ``e_d`` is independent of everything before morning ``d``, so no forecast made before
   that morning, however clever, has a root-mean-square error below ``RECOVERY_NOISE_SD``
@@ -67,6 +72,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
+
+from whoop_dagster.emulator.config import RecoveryEffects
 
 #: Standard deviation of the recovery score's irreducible day-to-day noise (points).
 RECOVERY_NOISE_SD = 7.0
@@ -393,8 +400,9 @@ def _split_sleep(rng: random.Random, asleep: int) -> tuple[int, int, int]:
 class Physiology:
     """The generative model for one seed. Methods are pure; results are memoised."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, effects: RecoveryEffects | None = None) -> None:
         self.seed = seed
+        self.effects = effects or RecoveryEffects()
         self._members: dict[int, Member] = {}
         self._nights: dict[tuple[int, int], Night] = {}
         self._days: dict[tuple[int, int], Daytime] = {}
@@ -630,7 +638,16 @@ class Physiology:
             baseline = self.hrv_baseline(user, ordinal)
             previous_strain = self.daytime(user, ordinal - 1).strain
             performance = self.sleep_performance(user, ordinal)
-            expected = 58 + 1.4 * (baseline - member.hrv_mu) - 2.5 * (previous_strain - 11) + 0.5 * (performance - 85)
+            effects = self.effects
+            # Added term by term, left to right: the default effects give the very floats they always did.
+            expected = (
+                58
+                + 1.4 * (baseline - member.hrv_mu)
+                + effects.strain_slope * (previous_strain - 11)
+                + effects.sleep_performance_slope * (performance - 85)
+                - effects.high_strain_penalty * max(0.0, previous_strain - effects.high_strain_threshold)
+                + effects.bedtime_slope * (self.night(user, ordinal).onset_local_h - member.onset_mean_h)
+            )
             noise = self.night(user, ordinal).recovery_noise
             score = int(_clip(round(expected + noise), 1, 99))
             self._recoveries[key] = RecoveryDrivers(

@@ -214,7 +214,7 @@ class Dataset:
     def __init__(self, config: EmulatorConfig, clock: Clock) -> None:
         self.config = config
         self.clock = clock
-        self.physiology = Physiology(config.seed)
+        self.physiology = Physiology(config.seed, config.recovery_effects)
         #: The members joined on this date: fixed when the emulator starts, so moving the
         #: clock forward never makes old records disappear.
         self.join_date: date = config.join_date or (clock.now().date() - timedelta(days=config.days))

@@ -4,8 +4,8 @@ Records follow WHOOP_API.md exactly: optional keys are *absent* (not null), ``sc
 when SCORED, the current cycle has no ``end``. The data set is small and deterministic and
 holds every awkward case the models must handle: a nap, PENDING_SCORE and UNSCORABLE
 records, a sleep crossing UTC midnight, three timezone offsets (``-05:00``, ``Z``,
-``+05:30``), a workout without ``sport_id`` and with an unknown sport, and a member name
-with an apostrophe and non-ASCII letters.
+``+05:30``), a workout without ``sport_id`` and with an unknown sport, one whose ``sport_id``
+no catalog knows, and a member name with an apostrophe and non-ASCII letters.
 
 The raw tables are written through the project's own warehouse classes (the same path the
 raw assets use), so the dbt tests exercise the real contract, quoted upper-case Snowflake
@@ -31,14 +31,19 @@ FIRST_DAY = date(2024, 2, 1)
 DAYS = 45
 EXTRACTED_AT = datetime(2024, 3, 17, 6, 0, 0)
 
-#: (sport_id, sport_name) of the workouts, in rotation. The last one is not in the sport catalog.
+#: (sport_id, sport_name) of the workouts, in rotation. The last two are not in the sport catalog:
+#: one without a ``sport_id`` (as after 2025-09-01), one with an id WHOOP never published.
 SPORTS: tuple[tuple[int | None, str], ...] = (
     (0, "running"),
     (1, "cycling"),
     (45, "weightlifting"),
     (48, "functional fitness"),
     (None, "padel tennis deluxe"),
+    (987, "underwater hockey"),
 )
+UNKNOWN_SPORT_ID = 987
+#: Workouts from this day index on carry neither ``sport_id`` nor ``v1_id``, as WHOOP's do after 2025-09-01.
+V2_ONLY_FROM_INDEX = 40
 
 
 def _iso(moment: datetime) -> str:
@@ -270,7 +275,7 @@ def build_sample_data(days: int = DAYS, first_day: date = FIRST_DAY) -> SampleDa
                     },
                 },
             }
-            if sport_id is not None:
+            if sport_id is not None and index < V2_ONLY_FROM_INDEX:
                 workout["sport_id"] = sport_id
                 workout["v1_id"] = 5_000 + index
             if sport_name in ("running", "cycling"):
@@ -302,13 +307,19 @@ def build_sample_data(days: int = DAYS, first_day: date = FIRST_DAY) -> SampleDa
     )
 
 
-def emulator_sample_data(days: int = 60, seed: int = 7) -> SampleData | None:
-    """The emulator's records (``emu.dataset``), or None while the emulator package is not there."""
+def emulator_sample_data(
+    days: int = 60, seed: int = 7, recovery_effects: Any = None, now: datetime = datetime(2025, 6, 30, 18, 0)
+) -> SampleData | None:
+    """The emulator's records (``emu.dataset``), or None while the emulator package is not there.
+
+    ``recovery_effects`` (an ``emulator.RecoveryEffects``) plants or removes effects of behaviour
+    on recovery; None keeps the emulator's default physiology.
+    """
     try:
-        from whoop_dagster.emulator import EmulatorConfig, run_emulator
+        from whoop_dagster.emulator import EmulatorConfig, RecoveryEffects, run_emulator
     except ImportError:
         return None
-    config = EmulatorConfig(seed=seed, days=days, now=datetime(2025, 6, 30, 18, 0))
+    config = EmulatorConfig(seed=seed, days=days, now=now, recovery_effects=recovery_effects or RecoveryEffects())
     with run_emulator(config, port=0) as emulator:
         dataset = emulator.dataset
         records = {name: [dict(r) for r in dataset.records(name)] for name in ("cycle", "sleep", "recovery", "workout")}

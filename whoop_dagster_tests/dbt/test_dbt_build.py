@@ -18,10 +18,10 @@ from whoop_dagster_tests.dbt.dbt_runner import (
     run_dbt,
     run_results,
 )
-from whoop_dagster_tests.dbt.sample_data import USER_ID, SampleData, load_raw
+from whoop_dagster_tests.dbt.sample_data import UNKNOWN_SPORT_ID, USER_ID, SampleData, load_raw
 
-#: The warn-severity tests the sample data trips on purpose (a sport missing from the catalog).
-EXPECTED_WARNINGS = {"accepted_values_dim_sport_is_in_catalog__False__True"}
+#: The warn-severity tests the sample data trips on purpose (sports missing from the catalog).
+EXPECTED_WARNINGS = {"accepted_values_dim_sport_is_in_catalog__False__True", "warn_unknown_activity_types"}
 
 
 def _query(path: Path, sql: str) -> list[tuple]:
@@ -102,6 +102,64 @@ def test_member_names_and_unknown_sports_survive_intact(built_duckdb: tuple[Path
     assert _query(
         path, "select sport_category, is_in_catalog from marts.dim_sport where sport_key = 'padel_tennis_deluxe'"
     ) == [("other", False)]
+
+
+def test_an_unknown_sport_id_lands_as_unknown_and_keeps_its_workouts(built_duckdb: tuple[Path, Path]):
+    path, target_path = built_duckdb
+    assert _query(
+        path,
+        "select activity_type_key, activity_name, activity_category, is_known from marts.dim_activity_type "
+        f"where sport_id = {UNKNOWN_SPORT_ID}",
+    ) == [("underwater_hockey", "underwater hockey", "unknown", False)]
+    staged, in_fact, unknown_in_fact = _query(
+        path,
+        "select (select count(*) from staging.stg_workout), (select count(*) from marts.fact_workout), "
+        f"(select count(*) from marts.fact_workout where sport_id = {UNKNOWN_SPORT_ID} "
+        "and activity_type_key = 'underwater_hockey')",
+    )[0]
+    assert staged == in_fact
+    assert unknown_in_fact >= 2
+    # the warning names the unknown sports and blocks nothing
+    statuses = run_results(target_path)
+    [warning] = [uid for uid in statuses if uid.split(".")[2] == "warn_unknown_activity_types"]
+    assert statuses[warning] == "warn"
+
+
+def test_old_and_new_workouts_of_one_sport_share_its_activity_type(built_duckdb: tuple[Path, Path]):
+    """Workouts before 2025-09-01 carry sport_id and name, later ones only the name: both map."""
+    path, _ = built_duckdb
+    rows = _query(
+        path,
+        "select w.sport_id is null as v2_only, t.activity_name, t.activity_category, t.sport_id "
+        "from marts.fact_workout w join marts.dim_activity_type t using (activity_type_key) "
+        "where w.activity_type_key = 'weightlifting' group by all order by all",
+    )
+    assert rows == [(False, "Weightlifting", "strength", 45), (True, "Weightlifting", "strength", 45)]
+
+
+def test_sleep_stages_cover_scored_sleeps_only(built_duckdb: tuple[Path, Path]):
+    path, _ = built_duckdb
+    assert _query(path, "select sleep_stage_key from marts.dim_sleep_stage order by display_order") == [
+        ("light",),
+        ("slow_wave",),
+        ("rem",),
+        ("awake",),
+    ]
+    per_sleep = _query(
+        path,
+        "select s.is_scored, count(distinct s.sleep_id), count(st.sleep_id) from marts.fact_sleep s "
+        "left join marts.fact_sleep_stage st using (sleep_id) group by s.is_scored order by s.is_scored",
+    )
+    (_, unscored, unscored_rows), (_, scored, scored_rows) = per_sleep
+    assert unscored >= 1
+    assert unscored_rows == 0  # absent, not zero
+    assert scored_rows == 4 * scored
+    mismatched = _query(
+        path,
+        "select count(*) from marts.fact_sleep s join marts.fact_sleep_stage st using (sleep_id) "
+        "where st.sleep_stage_key = 'rem' and st.stage_minutes <> s.rem_sleep_minutes",
+    )
+    assert mismatched == [(0,)]
 
 
 @pytest.mark.snowflake

@@ -6,13 +6,21 @@ has after ``pip install -e ".[dev]"`` and nothing else.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from whoop_dagster.defs.dbt.project import PREPARE_COMMAND
+from whoop_dagster.defs.dbt.project import (
+    PREPARE_COMMAND,
+    SOURCE_DBT_PROJECT_DIR,
+    WhoopDbtProject,
+    manifest_is_stale,
+)
 from whoop_dagster_tests.dbt.fresh_clone import BIN, clone_env, copy_repository
 from whoop_dagster_tests.dbt.test_dbt_definitions import FIXED_MODEL_KEYS
 from whoop_dagster_tests.e2e.dagster_dev import (
@@ -78,3 +86,36 @@ def test_plain_dagster_dev_in_a_fresh_clone_prepares_and_loads_the_dbt_assets(cl
     assert set(groups) >= FIXED_MODEL_KEYS
     assert all(groups[key] == key.split("/")[0] for key in FIXED_MODEL_KEYS)
     assert (clone / "whoop_dbt" / "target" / "manifest.json").exists()  # prepared by prepare_if_dev()
+
+
+@pytest.fixture
+def prepared_copy(tmp_path: Path, dbt_manifest: Path) -> WhoopDbtProject:
+    """A copy of whoop_dbt with the session's manifest, dated after every source file."""
+    copy = tmp_path / "whoop_dbt"
+    shutil.copytree(SOURCE_DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs", ".user.yml"))
+    (copy / "target").mkdir()
+    shutil.copy(dbt_manifest, copy / "target" / "manifest.json")
+    return WhoopDbtProject(project_dir=copy, target="local")
+
+
+def test_dagster_dev_does_not_parse_again_while_no_dbt_file_changed(prepared_copy, monkeypatch):
+    monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
+    manifest = Path(prepared_copy.manifest_path)
+    before = manifest.stat().st_mtime_ns
+    prepared_copy.prepare_if_dev()
+    assert manifest.stat().st_mtime_ns == before
+
+
+def test_dagster_dev_parses_again_after_a_model_changed(prepared_copy, monkeypatch):
+    monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    manifest = Path(prepared_copy.manifest_path)
+    model = Path(prepared_copy.project_dir) / "models" / "staging" / "stg_cycle.sql"
+    model.write_text(model.read_text() + "\n-- edited\n")
+    later = manifest.stat().st_mtime + 10
+    os.utime(model, (later, later))
+    prepared_copy.prepare_if_dev()
+    assert manifest.stat().st_mtime >= later - 10
+    assert not manifest_is_stale(prepared_copy)
+    parsed = json.loads(manifest.read_text())
+    assert "-- edited" in parsed["nodes"]["model.whoop_dbt.stg_cycle"]["raw_code"]

@@ -19,9 +19,11 @@ What this module knows about the UI, found in its 1.13 bundle (production builds
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
-from whoop_dagster_tests.e2e.browser import Page
+from playwright.sync_api import Page
 
 LINEAGE_PATH = "/asset-groups"
 
@@ -62,10 +64,40 @@ ZOOM_IN = "document.querySelector('[aria-label=\"zoom_in\"]').closest('button').
 ZOOM_STEP = 0.05
 
 
+def wait_for(page: Page, expression: str, timeout: float, interval: float = 0.5) -> Any:
+    """Poll ``expression`` in the page until it is truthy; return its value.
+
+    Polled from here with ``page.evaluate``: the UI's Content-Security-Policy forbids the string
+    evaluation that Playwright's ``wait_for_function`` does inside the page.
+    """
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"{expression!r} still {value!r} after {timeout:.0f}s")
+
+
+def wait_until_stable(page: Page, expression: str, timeout: float, interval: float = 0.25) -> Any:
+    """Poll ``expression`` until it gives the same truthy value twice in a row (an animation or repaint
+    has settled); return that value."""
+    deadline = time.monotonic() + timeout
+    previous = value = page.evaluate(expression)
+    while time.monotonic() < deadline:
+        time.sleep(interval)
+        value = page.evaluate(expression)
+        if value and value == previous:
+            return value
+        previous = value
+    raise TimeoutError(f"{expression!r} did not settle in {timeout:.0f}s (last {value!r})")
+
+
 def zoom_to_fit(page: Page, max_clicks: int = 40) -> float:
     """Click the graph's zoom buttons until the whole graph fits as large as it can; return the final zoom."""
     fit = page.evaluate(FIT_SCALE)
-    scale = page.wait_until_stable(CURRENT_SCALE, timeout=10)
+    scale = wait_until_stable(page, CURRENT_SCALE, timeout=10)
     for _ in range(max_clicks):
         if scale > fit + 1e-3:
             page.evaluate(ZOOM_OUT)
@@ -74,7 +106,7 @@ def zoom_to_fit(page: Page, max_clicks: int = 40) -> float:
         else:
             break
         previous = scale
-        scale = page.wait_until_stable(CURRENT_SCALE, timeout=10)
+        scale = wait_until_stable(page, CURRENT_SCALE, timeout=10)
         if abs(scale - previous) < 1e-3:
             break  # at the UI's minimum or maximum zoom
     return scale
@@ -82,17 +114,18 @@ def zoom_to_fit(page: Page, max_clicks: int = 40) -> float:
 
 def open_asset_graph(page: Page, base_url: str, timeout: float = 90.0) -> list[str]:
     """Open the global asset lineage zoomed to fit; return the rendered nodes' text once all have loaded."""
-    page.before_each_document(SEEN_COMMUNITY_DIALOG)
+    page.add_init_script(SEEN_COMMUNITY_DIALOG)
     page.goto(base_url + LINEAGE_PATH)
-    page.wait_for(RENDERED_NODES, timeout)
+    wait_for(page, RENDERED_NODES, timeout)
     zoom_to_fit(page)
     # Nodes re-render at the new zoom; wait until every one has its live data again and holds still.
-    page.wait_for(RENDERED_NODES, timeout)
-    return page.wait_until_stable(RENDERED_NODES, timeout)
+    wait_for(page, RENDERED_NODES, timeout)
+    return wait_until_stable(page, RENDERED_NODES, timeout)
 
 
 def screenshot_asset_graph(page: Page, base_url: str, path: Path, timeout: float = 90.0) -> list[str]:
     """Save the fitted asset graph as a PNG at ``path``; return the rendered nodes' text."""
     nodes = open_asset_graph(page, base_url, timeout)
-    page.screenshot(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
     return nodes

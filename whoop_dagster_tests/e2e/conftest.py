@@ -7,6 +7,7 @@ minutes: they run only when selected with ``-m e2e`` (``make e2e``).
 
 from __future__ import annotations
 
+import shutil
 import time
 import warnings
 from collections.abc import Iterator
@@ -20,7 +21,6 @@ import pytest
 from whoop_dagster import environment
 from whoop_dagster.jobs import PIPELINE_JOB_NAME
 from whoop_dagster.pool_slots import release_abandoned_slots
-from whoop_dagster_tests.e2e.browser import find_chromium
 from whoop_dagster_tests.e2e.dagster_dev import DagsterDev, running_dagster_dev
 from whoop_dagster_tests.e2e.graphql import GraphQLError
 from whoop_dagster_tests.e2e.queries import (
@@ -32,6 +32,9 @@ from whoop_dagster_tests.e2e.queries import (
 
 E2E_MARKER = "e2e: `dagster dev` + headless Chromium against the main run's DAGSTER_HOME (run with `make e2e`)"
 ARTIFACTS = environment.PROJECT_ROOT / "artifacts" / "e2e"
+
+#: Root in a container has no user-namespace sandbox; nothing else leaves loopback anyway.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 
 #: How long teardown waits for the runs it cancels to stop before stopping ``dagster dev``.
 CANCEL_TIMEOUT_SECONDS = 90.0
@@ -186,9 +189,33 @@ def backfill_in_flight(dev: DagsterDev, backfill_id: str) -> bool:
     return answer.get("status") in BACKFILL_IN_FLIGHT_STATUSES
 
 
+#: Debian's chromium, which Playwright drives (`playwright install` cannot download a browser here).
+CHROMIUM = "/usr/bin/chromium"
+
+
+def find_chromium() -> str | None:
+    """Path of the system Chromium, or None."""
+    if Path(CHROMIUM).is_file():
+        return CHROMIUM
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     path = find_chromium()
     if path is None:
         pytest.fail("Chromium not found: run `bash scripts/e2e_prereqs.sh` (installs Debian's `chromium`)")
     return path
+
+
+@pytest.fixture(scope="session")
+def chromium_browser(chromium: str) -> Iterator[Any]:
+    """Headless Chromium driven by Playwright (Debian's browser: `playwright install` cannot download one here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

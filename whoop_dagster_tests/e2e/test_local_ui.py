@@ -19,7 +19,6 @@ from PIL import Image
 from whoop_dagster.jobs import PIPELINE_JOB_NAME
 from whoop_dagster_tests.e2e import queries
 from whoop_dagster_tests.e2e.asset_graph_page import screenshot_asset_graph
-from whoop_dagster_tests.e2e.browser import headless_chromium
 from whoop_dagster_tests.e2e.dagster_dev import DagsterDev
 from whoop_dagster_tests.e2e.graphql import expect_type
 
@@ -28,8 +27,13 @@ pytestmark = pytest.mark.e2e
 # The fixed names of DESIGN.md; everything else is derived from the definitions.
 RAW_ASSET_KEYS = {"raw/cycle", "raw/sleep", "raw/recovery", "raw/workout", "raw/user_profile", "raw/body_measurement"}
 RAW_PARTITIONED_KEYS = {"raw/cycle", "raw/sleep", "raw/recovery", "raw/workout"}
-ML_ASSET_KEYS = {"ml/recovery_forecast", "ml/recovery_anomalies"}
-LAYERS = {"raw", "staging", "intermediate", "marts", "metrics", "ml"}
+ML_ASSET_KEYS = {
+    "ml/recovery_forecast",
+    "ml/recovery_anomalies",
+    "ml/sleep_performance_forecast",
+    "analysis/recovery_drivers",
+}
+LAYERS = {"raw", "staging", "intermediate", "marts", "metrics", "ml", "analysis"}
 ENDPOINT_SENSORS = {"cycle_sensor", "sleep_sensor", "recovery_sensor", "workout_sensor"}
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -303,13 +307,17 @@ def assert_png_has_content(path: Path, size: tuple[int, int]) -> None:
     assert dominant < 0.95 * size[0] * size[1], f"{path}: one colour covers {dominant} pixels"
 
 
-def test_the_asset_graph_renders_in_headless_chromium(defs, dagster_ui, chromium, artifacts_dir):
+def test_the_asset_graph_renders_in_headless_chromium(defs, dagster_ui, chromium_browser, artifacts_dir):
     """The global lineage as it first opens: one node per asset group (more than one group), or per asset."""
     path = artifacts_dir / "asset-graph.png"
     path.unlink(missing_ok=True)
     width, height = 1600, 1000
-    with headless_chromium(chromium, width=width, height=height, log_path=artifacts_dir / "chromium.log") as page:
-        nodes = screenshot_asset_graph(page, dagster_ui.url, path)
+    # A fresh context: its own throwaway profile (localStorage), as the old browser profile was.
+    context = chromium_browser.new_context(viewport={"width": width, "height": height})
+    try:
+        nodes = screenshot_asset_graph(context.new_page(), dagster_ui.url, path)
+    finally:
+        context.close()
     specs = defs.resolve_all_asset_specs()
     groups = {spec.group_name for spec in specs}
     if len(groups) > 1:

@@ -11,8 +11,11 @@ import time
 from datetime import date, timedelta
 from itertools import pairwise
 
-from whoop_dagster.emulator import RECOVERY_NOISE_SD, Emulator, EmulatorConfig
+import pytest
+
+from whoop_dagster.emulator import NO_BEHAVIOUR_EFFECTS, RECOVERY_NOISE_SD, Emulator, EmulatorConfig, RecoveryEffects
 from whoop_dagster.emulator.clock import Clock
+from whoop_dagster.emulator.data import Physiology
 from whoop_dagster.emulator.records import TIMELINE_ENDPOINTS, Dataset
 from whoop_dagster_tests.emulator.conftest import NOW, local_wake_date, parse_ts
 
@@ -148,6 +151,56 @@ def test_the_hrv_baseline_drifts_slowly(readonly_emu):
     steps = [abs(b - a) for a, b in pairwise(baselines)]
     assert max(steps) < 1.5, "day-to-day drift is slow"
     assert max(baselines) - min(baselines) > 5, "but it does drift over months"
+
+
+def _year(effects: RecoveryEffects) -> list:
+    physiology = Physiology(13, effects)
+    first = date(2025, 1, 1).toordinal()
+    return [physiology.recovery(0, ordinal) for ordinal in range(first, first + 365)]
+
+
+def test_a_planted_high_strain_penalty_costs_k_points_per_strain_point_above_14():
+    plain, planted = _year(RecoveryEffects()), _year(RecoveryEffects(high_strain_penalty=3.0))
+    hard_days = 0
+    for before, after in zip(plain, planted, strict=True):
+        assert after.previous_strain == before.previous_strain  # behaviour never depends on the effects
+        assert after.sleep_performance == before.sleep_performance
+        assert after.noise == before.noise
+        lost = 3.0 * max(0.0, before.previous_strain - 14.0)
+        assert after.expected == pytest.approx(before.expected - lost)
+        hard_days += lost > 0
+    assert hard_days > 30
+
+
+def test_without_behaviour_effects_recovery_follows_only_the_hrv_baseline():
+    physiology = Physiology(13, NO_BEHAVIOUR_EFFECTS)
+    for drivers in _year(NO_BEHAVIOUR_EFFECTS):
+        mu = physiology.member(0).hrv_mu
+        assert drivers.expected == pytest.approx(58 + 1.4 * (drivers.hrv_baseline - mu))
+
+
+def test_a_planted_bedtime_effect_moves_recovery_per_hour_of_later_sleep():
+    plain, planted = _year(RecoveryEffects()), _year(RecoveryEffects(bedtime_slope=-4.0))
+    physiology = Physiology(13)
+    first = date(2025, 1, 1).toordinal()
+    for offset, (before, after) in enumerate(zip(plain, planted, strict=True)):
+        later_h = physiology.night(0, first + offset).onset_local_h - physiology.member(0).onset_mean_h
+        assert after.expected == pytest.approx(before.expected - 4.0 * later_h)
+
+
+def test_the_served_records_carry_the_configured_effects():
+    config = EmulatorConfig(seed=13, days=60, now=NOW, recovery_effects=RecoveryEffects(high_strain_penalty=5.0))
+    planted = Dataset(config, Clock(NOW))
+    plain = Dataset(EmulatorConfig(seed=13, days=60, now=NOW), Clock(NOW))
+    assert planted.records("workout") == plain.records("workout")
+    assert planted.records("cycle") == plain.records("cycle")
+    lower = [
+        (a["score"]["recovery_score"], b["score"]["recovery_score"])
+        for a, b in zip(planted.records("recovery"), plain.records("recovery"), strict=True)
+        if a["score_state"] == "SCORED"
+    ]
+    assert all(a <= b for a, b in lower)
+    assert sum(a < b for a, b in lower) > 5
 
 
 def _of_day(emu: Emulator, day: date) -> dict[str, list[dict]]:

@@ -107,3 +107,13 @@ def fakesnow_in_process(db_path: Any, *, new_tables_in_schema: str | None = None
             "SNOWFLAKE_PASSWORD": "snow",
             "SNOWFLAKE_DATABASE": "WHOOP",
         }
+
+
+def snowflake_deployment_resources(monkeypatch: Any, settings: dict[str, str]) -> dict[str, Any]:
+    """The resources a prod deployment builds from its ``SNOWFLAKE_*`` settings (e.g. ``fakesnow_in_process``'s)."""
+    from whoop_dagster.environment import Deployment
+    from whoop_dagster.resources import build_resources
+
+    for name, value in {**settings, "WHOOP_DEPLOYMENT": "prod"}.items():
+        monkeypatch.setenv(name, value)
+    return build_resources(Deployment.PROD)

@@ -14,7 +14,14 @@ import pytest
 
 from whoop_dagster.warehouse.duckdb_lock import LOCK_TIMEOUT_ENV
 from whoop_dagster_tests.support.duckdb_holder import HOLDER_MARKER, duckdb_held
-from whoop_dagster_tests.support.processes import PARTITIONED_RAW, materialize, partition_range, user_env
+from whoop_dagster_tests.support.processes import (
+    BIN,
+    PARTITIONED_RAW,
+    Command,
+    materialize,
+    partition_range,
+    user_env,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -40,10 +47,23 @@ def _ids_are_unique_and_present(path) -> dict[str, int]:
     return counts
 
 
+def _create_instance_storage(env: dict[str, str], cwd) -> None:
+    """Create the bare instance's SQLite storage, as the first command a user runs on it does.
+
+    Dagster's SQLite storage cannot be created by two processes at the same moment: both stamp
+    its schema version and every later process fails with "Version table 'alembic_version' has
+    more than one head present" (dagster-io/dagster#27390, open). That is a property of a brand
+    new DAGSTER_HOME, not of the warehouse, so the runs below start on a bare instance that exists.
+    """
+    created = Command([str(BIN / "dagster"), "instance", "migrate"], env, cwd)
+    assert created.wait(timeout=300) == 0, created.output
+
+
 def test_two_runs_at_once_on_a_bare_instance_both_succeed(tmp_path):
     env = user_env(tmp_path)
     path = _warehouse(env)
     days = partition_range(5, 4)
+    _create_instance_storage(env, tmp_path)
     runs = [materialize(env, tmp_path, PARTITIONED_RAW, days) for _ in range(2)]
     codes = [run.wait(timeout=1200) for run in runs]
     outputs = "\n=====\n".join(run.output[-4000:] for run in runs)

@@ -31,12 +31,26 @@ class ManifestNotPreparedError(RuntimeError):
     """The dbt manifest has not been prepared (outside ``dagster dev``, nothing parses dbt at load)."""
 
 
+class WhoopDbtProject(DbtProject):
+    """dagster-dbt's project, but under ``dagster dev`` it parses only when a dbt file changed.
+
+    ``dagster dev`` loads the definitions in every process it starts (code server, each run
+    worker, each step process), and :meth:`~dagster_dbt.DbtProject.prepare_if_dev` runs
+    ``dbt parse`` in every one of them. An edited model is still picked up on the next load:
+    its file is newer than the manifest.
+    """
+
+    def prepare_if_dev(self) -> None:
+        if manifest_is_stale(self):
+            super().prepare_if_dev()
+
+
 @cache
 def _dbt_project(target: str, packaged: bool) -> DbtProject:
     # A deployed build has no repository beside the package: only the packaged copy exists.
     # dagster-dbt itself prefers the packaged copy whenever it exists, except under `dagster dev`.
     project_dir = SOURCE_DBT_PROJECT_DIR if SOURCE_DBT_PROJECT_DIR.exists() else PACKAGED_DBT_PROJECT_DIR
-    return DbtProject(
+    return WhoopDbtProject(
         project_dir=project_dir,
         # Local runs use the repository's project: packaging it there would make every process
         # but `dagster dev` run a copy that goes stale the moment a model is edited.
@@ -64,6 +78,26 @@ def require_manifest(project: DbtProject) -> Path:
             f"at build time: run `{PREPARE_COMMAND}` at the repository root (or `make prepare`)."
         )
     return project.manifest_path
+
+
+#: Folders of a dbt project that hold build output, not sources.
+_OUTPUT_FOLDERS = frozenset({"target", "logs", "dbt_packages"})
+
+
+def manifest_is_stale(project: DbtProject) -> bool:
+    """True when the manifest is missing or older than a source file of the dbt project."""
+    manifest = project.manifest_path
+    if not manifest.exists():
+        return True
+    prepared_at = manifest.stat().st_mtime
+    project_dir = Path(project.project_dir)
+    return any(
+        path.stat().st_mtime > prepared_at
+        for path in project_dir.rglob("*")
+        if path.is_file()
+        and path.relative_to(project_dir).parts[0] not in _OUTPUT_FOLDERS
+        and path.name != ".user.yml"  # dbt's own per-user file, rewritten by every invocation
+    )
 
 
 def dbt_executable() -> str:

@@ -16,6 +16,7 @@ functions the asset bodies call, so loading the definitions needs none of them.
 import math
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -110,10 +111,10 @@ def estimator_factory(spec: ModelSpec) -> Any:
     return lambda: build_estimator(spec)
 
 
-def mart_asset_keys() -> dict[str, dg.AssetKey]:
-    """The asset key of each mart the ML assets read, by model name, as the dbt assets define it."""
+def mart_asset_keys(models: Sequence[str] = MART_MODELS) -> dict[str, dg.AssetKey]:
+    """The asset key of each mart in ``models`` (by default those the recovery assets read), as dbt defines it."""
     dbt_models = build_dbt_assets()
-    return {model: get_asset_key_for_model([dbt_models], model) for model in MART_MODELS}
+    return {model: get_asset_key_for_model([dbt_models], model) for model in models}
 
 
 def ml_automation_condition() -> dg.AutomationCondition:
@@ -138,7 +139,8 @@ def ml_automation_condition() -> dg.AutomationCondition:
     ).with_label("eager_after_marts")
 
 
-def _table_schema(columns: Sequence[tuple[str, str, str]]) -> dg.TableSchema:
+def table_schema(columns: Sequence[tuple[str, str, str]]) -> dg.TableSchema:
+    """``dagster/column_schema`` of a table documented as ``(name, type, description)`` triples."""
     return dg.TableSchema(
         columns=[dg.TableColumn(name, type_, description=description) for name, type_, description in columns]
     )
@@ -155,6 +157,23 @@ FORECAST_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("model_version", "string", "Model recipe that made the prediction."),
     ("is_forecast", "bool", "True for the day not known yet (one row per member)."),
 )
+
+
+@dataclass(frozen=True)
+class ForecastTarget:
+    """What a backtested forecast predicts: how its table, metadata and picture name it."""
+
+    quantity: str  # "recovery"
+    unit_label: str  # the picture's y axis
+    columns: tuple[tuple[str, str, str], ...]  # the table's documented columns (FORECAST_COLUMNS' names)
+    emulator_noise_floor: bool = False  # demo mode: report the emulator's recovery noise floor
+    version_suffix: str = ""  # what the estimator adds to the ModelSpec (e.g. a cap on predictions)
+
+    def version_of(self, spec: ModelSpec) -> str:
+        return spec.version + self.version_suffix
+
+
+RECOVERY_TARGET = ForecastTarget("recovery", "recovery %", FORECAST_COLUMNS, emulator_noise_floor=True)
 
 
 def forecast_table(
@@ -204,9 +223,12 @@ def forecast_metadata(
     training_rows: int,
     seconds: float,
     partial_strain: bool,
+    target: ForecastTarget | None = None,
 ) -> dict[str, Any]:
     """What a user sees on the materialization: scores, baselines, the model, and the picture."""
     from whoop_dagster.defs.ml.report import forecast_plot_png, png_markdown
+
+    target = target or RECOVERY_TARGET
 
     best_name, best = backtest.best_baseline
     forecasts = table.loc[table["is_forecast"], ["user_id", "date_day", "predicted"]]
@@ -221,7 +243,7 @@ def forecast_metadata(
         "backtest_rows": len(backtest.scored),
         "backtest_folds": len(backtest.folds),
         "fold_mae": dg.MetadataValue.json([round(value, 3) for value in backtest.fold_mae]),
-        "model_version": spec.version,
+        "model_version": target.version_of(spec),
         "model_params": dg.MetadataValue.json({"model": spec.name, **spec.params, "features": list(spec.features)}),
         "feature_importances": dg.MetadataValue.json({k: round(v, 4) for k, v in importances.items()}),
         "forecast": dg.MetadataValue.json(
@@ -237,12 +259,12 @@ def forecast_metadata(
         "forecast_uses_partial_strain": partial_strain,
         "fit_seconds": seconds,  # all backtest folds + the final fit, imports excluded
         "dagster/row_count": len(table),
-        "dagster/column_schema": _table_schema(FORECAST_COLUMNS),
+        "dagster/column_schema": table_schema(target.columns),
         "predicted_vs_actual": dg.MetadataValue.md(
-            png_markdown(forecast_plot_png(table), "predicted vs actual recovery")
+            png_markdown(forecast_plot_png(table, target.unit_label), f"predicted vs actual {target.quantity}")
         ),
     }
-    if environment.is_demo_mode():
+    if target.emulator_noise_floor and environment.is_demo_mode():
         metadata.update(noise_floor_metadata(backtest))
     return metadata
 
@@ -264,6 +286,62 @@ def noise_floor_metadata(backtest: Backtest) -> dict[str, Any]:
         "rmse_above_noise_floor": backtest.model.rmse - RECOVERY_NOISE_SD,
         "mae_above_noise_floor": backtest.model.mae - mae_floor,
     }
+
+
+def publish_backtested_forecast(
+    context: dg.AssetExecutionContext,
+    *,
+    labelled: "pd.DataFrame",
+    upcoming: "pd.DataFrame",
+    spec: ModelSpec,
+    make_estimator: Any,
+    min_train_days: int,
+    test_block_days: int,
+    target: ForecastTarget,
+) -> Iterator[Any]:
+    """Backtest, gate, fit, forecast: yields the gate's check result, then the table (only if the gate passed).
+
+    ``labelled`` and ``upcoming`` are feature rows in the shape of
+    :func:`~whoop_dagster.defs.ml.features.labelled_rows` / ``forecast_rows``. A failing gate
+    raises :class:`ForecastGateFailed` after its check result: nothing is written.
+    """
+    make_estimator()  # imports scikit-learn (seconds, once per process) before the clock starts
+    started = time.perf_counter()
+    try:
+        backtest = run_backtest(labelled, make_estimator, spec.features, min_train_days, test_block_days)
+    except NotEnoughHistoryError as err:
+        raise dg.Failure(description=f"{target.quantity} forecast not trained: {err}") from err
+    final = fit_final(labelled, make_estimator, spec.features)
+    forecasts = final.predict(design_matrix(upcoming, spec.features)) if len(upcoming) else []
+
+    fit_seconds = time.perf_counter() - started
+
+    gate = evaluate_gate(backtest, forecasts)
+    yield gate_check_result(gate)
+    if not gate.passed:
+        context.log.error("%s forecast NOT published: %s", target.quantity, gate.description)
+        raise ForecastGateFailed(description=gate.description, metadata=gate.metadata())
+
+    version = target.version_of(spec)
+    table = forecast_table(backtest, upcoming, forecasts, version)
+    importances = permutation_importances(labelled, make_estimator, spec.features)
+    context.log.info(
+        "%s forecast %s: backtest MAE %.2f (persistence %.2f, 7-day mean %.2f) over %d days, fit in %.1f s",
+        target.quantity,
+        version,
+        backtest.model.mae,
+        backtest.baselines["persistence"].mae,
+        backtest.baselines["mean_7d"].mae,
+        len(backtest.scored),
+        fit_seconds,
+    )
+    partial_strain = bool(upcoming["is_current_cycle"].any()) if len(upcoming) else False
+    yield dg.Output(
+        table,
+        metadata=forecast_metadata(
+            backtest, table, spec, importances, len(labelled), fit_seconds, partial_strain, target
+        ),
+    )
 
 
 def build_forecast_asset(mart_keys: Sequence[dg.AssetKey], warehouse_kind: str) -> dg.AssetsDefinition:
@@ -290,7 +368,7 @@ def build_forecast_asset(mart_keys: Sequence[dg.AssetKey], warehouse_kind: str) 
         automation_condition=ml_automation_condition(),
         freshness_policy=FRESHNESS_POLICY,
         metadata={
-            "dagster/column_schema": _table_schema(FORECAST_COLUMNS),
+            "dagster/column_schema": table_schema(FORECAST_COLUMNS),
             "dagster/table_name": f"{ML_SCHEMA}.{FORECAST_KEY.path[-1]}",
         },
     )
@@ -298,44 +376,16 @@ def build_forecast_asset(mart_keys: Sequence[dg.AssetKey], warehouse_kind: str) 
         context: dg.AssetExecutionContext, config: ForecastConfig, warehouse: WarehouseResource
     ) -> Iterator[Any]:
         spec = model_spec(config)
-        make_estimator = estimator_factory(spec)
         features = build_features(daily_frame(read_marts(warehouse)))
-        labelled = labelled_rows(features)
-        make_estimator()  # imports scikit-learn (seconds, once per process) before the clock starts
-        started = time.perf_counter()
-        try:
-            backtest = run_backtest(
-                labelled, make_estimator, spec.features, config.min_train_days, config.test_block_days
-            )
-        except NotEnoughHistoryError as err:
-            raise dg.Failure(description=f"recovery forecast not trained: {err}") from err
-        final = fit_final(labelled, make_estimator, spec.features)
-        upcoming = forecast_rows(features)
-        forecasts = final.predict(design_matrix(upcoming, spec.features)) if len(upcoming) else []
-
-        fit_seconds = time.perf_counter() - started
-
-        gate = evaluate_gate(backtest, forecasts)
-        yield gate_check_result(gate)
-        if not gate.passed:
-            context.log.error("recovery forecast NOT published: %s", gate.description)
-            raise ForecastGateFailed(description=gate.description, metadata=gate.metadata())
-
-        table = forecast_table(backtest, upcoming, forecasts, spec.version)
-        importances = permutation_importances(labelled, make_estimator, spec.features)
-        context.log.info(
-            "recovery forecast %s: backtest MAE %.2f (persistence %.2f, 7-day mean %.2f) over %d days, fit in %.1f s",
-            spec.version,
-            backtest.model.mae,
-            backtest.baselines["persistence"].mae,
-            backtest.baselines["mean_7d"].mae,
-            len(backtest.scored),
-            fit_seconds,
-        )
-        partial_strain = bool(upcoming["is_current_cycle"].any()) if len(upcoming) else False
-        yield dg.Output(
-            table,
-            metadata=forecast_metadata(backtest, table, spec, importances, len(labelled), fit_seconds, partial_strain),
+        yield from publish_backtested_forecast(
+            context,
+            labelled=labelled_rows(features),
+            upcoming=forecast_rows(features),
+            spec=spec,
+            make_estimator=estimator_factory(spec),
+            min_train_days=config.min_train_days,
+            test_block_days=config.test_block_days,
+            target=RECOVERY_TARGET,
         )
 
     return recovery_forecast
@@ -392,7 +442,7 @@ def build_anomalies_asset(recovery_key: dg.AssetKey, warehouse_kind: str) -> dg.
         automation_condition=ml_automation_condition(),
         freshness_policy=FRESHNESS_POLICY,
         metadata={
-            "dagster/column_schema": _table_schema(ANOMALY_COLUMNS_DOC),
+            "dagster/column_schema": table_schema(ANOMALY_COLUMNS_DOC),
             "dagster/table_name": f"{ML_SCHEMA}.{ANOMALIES_KEY.path[-1]}",
             "min_scale": dg.MetadataValue.json(MIN_SCALE),
         },

@@ -202,7 +202,7 @@ def vitals_daily(recovery: pd.DataFrame) -> pd.DataFrame:
     return calendar.merge(typed, on=["user_id", "date_day"], how="left").sort_values(["user_id", "date_day"])
 
 
-def _rolling(series: pd.Series, by: pd.Series, days: int, how: str = "mean", min_periods: int = 1) -> pd.Series:
+def trailing(series: pd.Series, by: pd.Series, days: int, how: str = "mean", min_periods: int = 1) -> pd.Series:
     """A trailing window of ``days`` calendar rows ending at (and including) each row, per member."""
     rolled = series.groupby(by).rolling(days, min_periods=min_periods)
     result = getattr(rolled, how)()
@@ -232,33 +232,33 @@ def build_features(daily: pd.DataFrame) -> pd.DataFrame:
 
     recovery = d["recovery_score"]
     out["recovery_score"] = recovery
-    out["recovery_mean_3d"] = _rolling(recovery, by, 3)
-    out["recovery_mean_7d"] = _rolling(recovery, by, 7)
-    out["recovery_mean_28d"] = _rolling(recovery, by, BASELINE_DAYS)
+    out["recovery_mean_3d"] = trailing(recovery, by, 3)
+    out["recovery_mean_7d"] = trailing(recovery, by, 7)
+    out["recovery_mean_28d"] = trailing(recovery, by, BASELINE_DAYS)
 
     out["day_strain"] = d["day_strain"]
-    out["strain_mean_3d"] = _rolling(d["day_strain"], by, 3)
-    out["strain_mean_7d"] = _rolling(d["day_strain"], by, 7)
+    out["strain_mean_3d"] = trailing(d["day_strain"], by, 3)
+    out["strain_mean_7d"] = trailing(d["day_strain"], by, 7)
     out["workout_minutes"] = d["workout_minutes"]
     out["nap_minutes"] = d["nap_minutes"]
 
     out["sleep_performance_pct"] = d["sleep_performance_pct"]
-    out["sleep_performance_mean_7d"] = _rolling(d["sleep_performance_pct"], by, 7)
+    out["sleep_performance_mean_7d"] = trailing(d["sleep_performance_pct"], by, 7)
     for column in ("sleep_efficiency_pct", "total_sleep_minutes", "sleep_debt_minutes", "sleep_balance_minutes"):
         out[column] = d[column]
 
     hrv, rhr = d["hrv_rmssd_milli"], d["resting_heart_rate"]
-    hrv_baseline = _rolling(hrv, by, BASELINE_DAYS, min_periods=BASELINE_MIN_DAYS)
+    hrv_baseline = trailing(hrv, by, BASELINE_DAYS, min_periods=BASELINE_MIN_DAYS)
     hrv_long = _expanding_mean(hrv, by, min_periods=BASELINE_MIN_DAYS)
-    rhr_baseline = _rolling(rhr, by, BASELINE_DAYS, min_periods=BASELINE_MIN_DAYS)
+    rhr_baseline = trailing(rhr, by, BASELINE_DAYS, min_periods=BASELINE_MIN_DAYS)
     rhr_long = _expanding_mean(rhr, by, min_periods=BASELINE_MIN_DAYS)
     # Relative for HRV (its scale differs a lot between people), absolute bpm for RHR.
     out["hrv_deviation"] = hrv / hrv_baseline - 1.0
-    out["hrv_trend_deviation"] = _rolling(hrv, by, 7) / hrv_long - 1.0
+    out["hrv_trend_deviation"] = trailing(hrv, by, 7) / hrv_long - 1.0
     out["rhr_deviation"] = rhr - rhr_baseline
-    out["rhr_trend_deviation"] = _rolling(rhr, by, 7) - rhr_long
+    out["rhr_trend_deviation"] = trailing(rhr, by, 7) - rhr_long
     respiratory = d["respiratory_rate"]
-    out["respiratory_rate_deviation"] = respiratory - _rolling(
+    out["respiratory_rate_deviation"] = respiratory - trailing(
         respiratory, by, BASELINE_DAYS, min_periods=BASELINE_MIN_DAYS
     )
 

@@ -1,4 +1,4 @@
-"""Pictures for the asset metadata: predicted vs actual recovery over time, as markdown with a PNG.
+"""Pictures for the asset metadata: predicted vs actual over time, as markdown with a PNG.
 
 Dagster has no image metadata type; a base64 PNG inside ``MetadataValue.md`` renders in the
 UI. matplotlib is imported inside the function, with the non-interactive Agg backend, so
@@ -16,8 +16,8 @@ import pandas as pd
 MAX_PANELS = 4
 
 
-def forecast_plot_png(table: pd.DataFrame) -> bytes:
-    """A PNG: per member, actual recovery, the backtest prediction, the 7-day-mean baseline and the forecast."""
+def forecast_plot_png(table: pd.DataFrame, ylabel: str = "recovery %") -> bytes:
+    """A PNG: per member, the actual values, the backtest prediction, the 7-day-mean baseline and the forecast."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -37,7 +37,7 @@ def forecast_plot_png(table: pd.DataFrame) -> bytes:
         axis.plot(days[history], rows.loc[history, "predicted"], color="tab:blue", linewidth=1.1, label="predicted")
         axis.scatter(days[forecast], rows.loc[forecast, "predicted"], color="tab:red", zorder=3, label="forecast")
         axis.set_ylim(0, 100)
-        axis.set_ylabel("recovery %")
+        axis.set_ylabel(ylabel)
         axis.set_title(f"member {user_id}", fontsize=9, loc="left")
         axis.grid(alpha=0.3)
     axes[0].legend(loc="lower left", ncols=4, fontsize=8, frameon=False)

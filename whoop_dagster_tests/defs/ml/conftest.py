@@ -17,8 +17,7 @@ import pytest
 
 from whoop_dagster.defs.ml.features import build_features, daily_frame, labelled_rows, read_marts
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
-from whoop_dagster_tests.dbt.dbt_runner import run_dbt
-from whoop_dagster_tests.dbt.sample_data import emulator_sample_data, load_raw
+from whoop_dagster_tests.support.marts import build_emulated_marts
 
 #: Days of emulated history: enough for the 45-day warm-up and eleven 14-day backtest blocks.
 HISTORY_DAYS = 200
@@ -27,18 +26,7 @@ HISTORY_DAYS = 200
 @pytest.fixture(scope="session")
 def built_marts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A DuckDB file whose marts a real ``dbt build`` made from ``HISTORY_DAYS`` emulated days."""
-    data = emulator_sample_data(days=HISTORY_DAYS, seed=11)
-    assert data is not None
-    root = tmp_path_factory.mktemp("ml_marts")
-    path = root / "whoop.duckdb"  # the catalog name the prepared manifest records
-    load_raw(DuckDBWarehouse(path=str(path)), data)
-    run_dbt(
-        ["build"],  # every model and test: the relationship tests of the marts need the dims
-        target="local",
-        target_path=root / "target",
-        env={"WHOOP_DUCKDB_PATH": str(path), "WHOOP_DEPLOYMENT": "local"},
-    )
-    return path
+    return build_emulated_marts(tmp_path_factory.mktemp("ml_marts"), days=HISTORY_DAYS, seed=11)
 
 
 @pytest.fixture

@@ -14,11 +14,13 @@ import pytest
 from whoop_dagster.defs.ml import assets as ml_assets
 from whoop_dagster.defs.ml.assets import ANOMALIES_KEY, FORECAST_KEY, build_ml_assets
 from whoop_dagster.defs.ml.checks import GATE_CHECK_NAME, ForecastGateFailed
+from whoop_dagster.defs.ml.features import MART_MODELS
 from whoop_dagster.defs.ml.model import ModelSpec, build_estimator
 from whoop_dagster.environment import Deployment
 from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY, build_resources
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
 from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager
+from whoop_dagster_tests.support.marts import copy_marts
 from whoop_dagster_tests.support.snowflake import fakesnow_in_process
 
 
@@ -160,25 +162,6 @@ def test_a_failing_gate_keeps_the_published_forecast(marts_duckdb, monkeypatch, 
     pd.testing.assert_frame_equal(read_table(marts_duckdb, "recovery_forecast"), published)
 
 
-def _portable_type(duckdb_type: str) -> str:
-    for prefix, sql_type in (("DATE", "DATE"), ("TIMESTAMP", "TIMESTAMP"), ("BOOL", "BOOLEAN"), ("VARCHAR", "VARCHAR")):
-        if duckdb_type.startswith(prefix):
-            return sql_type
-    return "BIGINT" if "INT" in duckdb_type else "DOUBLE"
-
-
-def _copy_marts(duckdb_path: Path, destination: Any) -> None:
-    """The marts the ML assets read, copied from the dbt-built DuckDB file into ``destination``."""
-    from whoop_dagster.defs.ml.features import MART_MODELS
-    from whoop_dagster.warehouse.base import TableSpec
-
-    with duckdb.connect(str(duckdb_path), read_only=True) as source:
-        for model in MART_MODELS:
-            described = source.execute(f"describe marts.{model}").fetchall()
-            table = TableSpec("marts", model, tuple((name, _portable_type(type_)) for name, type_, *_ in described))
-            destination.replace_slice(table, source.execute(f"select * from marts.{model}").df(), None)
-
-
 def _snowflake_resources(monkeypatch: pytest.MonkeyPatch, settings: dict[str, str]) -> dict[str, Any]:
     """The resources a prod deployment builds from its ``SNOWFLAKE_*`` settings (the demo WHOOP API aside)."""
     for name, value in {**settings, "WHOOP_DEPLOYMENT": "prod"}.items():
@@ -195,7 +178,7 @@ def test_on_snowflake_the_ml_tables_land_in_the_deployment_database(marts_duckdb
     with fakesnow_in_process(fakesnow_files, new_tables_in_schema="ml") as settings:
         resources = _snowflake_resources(monkeypatch, settings)
         assert isinstance(resources[WAREHOUSE_IO_MANAGER_KEY], SnowflakePandasIOManager)
-        _copy_marts(marts_duckdb, resources["warehouse"])
+        copy_marts(marts_duckdb, resources["warehouse"], MART_MODELS)
         first = dg.materialize(build_ml_assets("snowflake"), resources=resources)
         assert first.success
     # A second run replaces the tables (their first write skipped the delete of a missing table).

@@ -5,6 +5,10 @@ with workouts as (
 
 workout_cycles as (
     select * from {{ ref('int_workout_cycles') }}
+),
+
+activity_types as (
+    select workout_id, activity_type_key from {{ ref('int_workout_activity_types') }}
 )
 
 select
@@ -14,6 +18,7 @@ select
     workout_cycles.date_day,
     workout_cycles.is_before_loaded_history,
     workouts.sport_key,
+    activity_types.activity_type_key,
     workouts.sport_id,
     workouts.sport_name,
     workouts.score_state,
@@ -41,3 +46,5 @@ select
 from workouts
 inner join workout_cycles
     on workouts.workout_id = workout_cycles.workout_id
+inner join activity_types
+    on workouts.workout_id = activity_types.workout_id

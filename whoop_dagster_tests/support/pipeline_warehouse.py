@@ -1,0 +1,62 @@
+"""A warehouse the way the pipeline fills it, built once per test session (shared by xdist workers).
+
+The emulator's records (frozen clock) go into the raw tables through the project's warehouse
+code, a real ``dbt build`` makes the marts and metrics, and the code location's ML assets write
+``ml.*``. Tests read it; a test that writes takes its own copy.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from filelock import FileLock
+
+from whoop_dagster.defs.ml import build_ml_definitions
+from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
+from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
+from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager
+from whoop_dagster_tests.dbt.dbt_runner import run_dbt
+from whoop_dagster_tests.dbt.sample_data import emulator_sample_data, load_raw
+
+#: Days of emulated history (the emulator's clock is frozen at 2025-06-30 18:00 UTC).
+HISTORY_DAYS = 150
+
+
+def build_warehouse(path: Path, days: int = HISTORY_DAYS) -> Path:
+    """Raw tables from the emulator, ``dbt build``, then the ML assets, into the DuckDB file ``path``."""
+    data = emulator_sample_data(days=days, seed=7)
+    assert data is not None
+    load_raw(DuckDBWarehouse(path=str(path)), data)
+    env = {"WHOOP_DUCKDB_PATH": str(path), "WHOOP_DEPLOYMENT": "local"}
+    run_dbt(["build"], target="local", target_path=path.parent / "target", env=env)
+    warehouse = DuckDBWarehouse(path=str(path))
+    ml = build_ml_definitions(warehouse)
+    io_manager = DuckDBWarehouseIOManager(database=str(path))
+    result = dg.materialize(
+        list(ml.assets or []),
+        resources={"warehouse": warehouse, WAREHOUSE_IO_MANAGER_KEY: io_manager},
+        raise_on_error=True,
+    )
+    assert result.success
+    return path
+
+
+def shared_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder all xdist workers of this session share (the session's own folder without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.getenv("PYTEST_XDIST_WORKER") else base
+
+
+def pipeline_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's built warehouse (``whoop.duckdb``), built by the first caller; read it, never write it."""
+    root = shared_directory(tmp_path_factory) / "pipeline_warehouse"
+    root.mkdir(exist_ok=True)
+    path = root / "whoop.duckdb"
+    with FileLock(str(root / ".build.lock")):
+        if not (root / "built").exists():
+            build_warehouse(path)
+            (root / "built").touch()
+    return path
