@@ -25,12 +25,20 @@ from whoop_dagster import environment
 from whoop_dagster.clock import Clock, utc_now
 from whoop_dagster.defs.raw.partitions import DayRange
 from whoop_dagster.defs.raw.sensors import RANGE_END_TAG, RANGE_START_TAG
-from whoop_dagster.jobs import pipeline_job_from_definitions
+from whoop_dagster.jobs import PIPELINE_JOB_NAME
 from whoop_dagster.pool_slots import release_abandoned_slots
 from whoop_dagster.run_progress import RunProgress, output_to, run_log_path
 
 #: Tags the run with this invocation, so that the progress thread finds it in the instance.
 INVOCATION_TAG = "whoop/invocation"
+
+
+def pipeline_job_from_definitions() -> dg.JobDefinition:
+    """The pipeline job resolved from the code location (the reconstructable entry point of the run)."""
+    # Here, not at the top: loading the definitions reads the environment that `run_demo` sets up.
+    from whoop_dagster.definitions import defs
+
+    return defs.resolve_job_def(PIPELINE_JOB_NAME)
 
 
 def ensure_dagster_home() -> None:

@@ -1,4 +1,4 @@
-"""Jobs of the code location."""
+"""The code location's job over every area: the whole graph in one run."""
 
 from __future__ import annotations
 
@@ -19,10 +19,3 @@ def build_pipeline_job() -> dg.UnresolvedAssetJobDefinition:
         selection=dg.AssetSelection.all(),
         description="Raw WHOOP loads for a partition range, then every model, metric and forecast downstream.",
     )
-
-
-def pipeline_job_from_definitions() -> dg.JobDefinition:
-    """The pipeline job resolved from the code location (a reconstructable entry point)."""
-    from whoop_dagster.definitions import defs
-
-    return defs.resolve_job_def(PIPELINE_JOB_NAME)

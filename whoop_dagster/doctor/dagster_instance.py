@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 
 from whoop_dagster import environment
-from whoop_dagster.defs.raw.assets import WAREHOUSE_POOL
+from whoop_dagster.defs.pools import WAREHOUSE_POOL
 from whoop_dagster.doctor.report import CheckResult, failed, passed
 
 CHECK = "Dagster instance"

@@ -11,9 +11,9 @@ import dagster as dg
 import pytest
 from dagster_dbt import DbtCliResource
 
-from whoop_dagster.defs.dbt import build_dbt_definitions
 from whoop_dagster.defs.dbt.assets import WAREHOUSE_POOL, build_dbt_assets
 from whoop_dagster.defs.dbt.automation import AUTOMATION_SENSOR_NAME
+from whoop_dagster.defs.dbt.definitions import build_dbt_definitions
 from whoop_dagster.defs.dbt.project import dbt_project
 
 FIXED_MODEL_KEYS = {

@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 from filelock import FileLock
 
-from whoop_dagster.defs.ml import build_ml_definitions
+from whoop_dagster.defs.ml.definitions import build_ml_definitions
 from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
 from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager

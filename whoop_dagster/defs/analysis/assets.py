@@ -32,7 +32,7 @@ from whoop_dagster.defs.ml.assets import (
     table_schema,
 )
 from whoop_dagster.defs.ml.behaviour import BEHAVIOUR_MARTS, behaviour_daily, read_behaviour_marts
-from whoop_dagster.defs.raw.assets import WAREHOUSE_POOL
+from whoop_dagster.defs.pools import WAREHOUSE_POOL
 from whoop_dagster.warehouse import WarehouseResource
 
 if TYPE_CHECKING:

@@ -20,10 +20,7 @@ from whoop_dagster import environment
 from whoop_dagster.defs.dbt.execution import stream_dbt
 from whoop_dagster.defs.dbt.project import dbt_executable, dbt_project, require_manifest, warehouse_kind
 from whoop_dagster.defs.dbt.translator import WhoopDbtTranslator
-
-#: Every step that writes the warehouse runs in this pool (limit 1 locally: DuckDB has one
-#: writer per file). The raw assets use the same name (whoop_dagster/defs/raw/assets.py).
-WAREHOUSE_POOL = "warehouse_writer"
+from whoop_dagster.defs.pools import WAREHOUSE_POOL
 
 DBT_ASSETS_NAME = "whoop_dbt_models"
 

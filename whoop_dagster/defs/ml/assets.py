@@ -66,7 +66,7 @@ from whoop_dagster.defs.ml.model import (
     permutation_importances,
     run_backtest,
 )
-from whoop_dagster.defs.raw.assets import WAREHOUSE_POOL
+from whoop_dagster.defs.pools import WAREHOUSE_POOL
 from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
 from whoop_dagster.warehouse import WarehouseResource
 

@@ -38,7 +38,7 @@ from whoop_dagster.defs.ml.checks import gate_check_spec
 from whoop_dagster.defs.ml.features import forecast_rows, labelled_rows
 from whoop_dagster.defs.ml.model import MIN_TRAIN_DAYS, TEST_BLOCK_DAYS, ModelSpec, build_estimator
 from whoop_dagster.defs.ml.sleep_features import SLEEP_FEATURES, build_sleep_features
-from whoop_dagster.defs.raw.assets import WAREHOUSE_POOL
+from whoop_dagster.defs.pools import WAREHOUSE_POOL
 from whoop_dagster.warehouse import WarehouseResource
 
 SLEEP_FORECAST_KEY = dg.AssetKey([ML_SCHEMA, "sleep_performance_forecast"])

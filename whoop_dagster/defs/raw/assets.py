@@ -13,6 +13,7 @@ from typing import Any
 
 import dagster as dg
 
+from whoop_dagster.defs.pools import WAREHOUSE_POOL
 from whoop_dagster.defs.raw.extract import (
     Extract,
     SleepStartLookup,
@@ -32,9 +33,6 @@ from whoop_dagster.whoop_api.endpoints import (
     Endpoint,
 )
 
-#: Every step that writes the warehouse runs in this pool. DuckDB allows one
-#: writer per file, so the local instance limits it to 1 (see dagster.yaml).
-WAREHOUSE_POOL = "warehouse_writer"
 RAW_GROUP = "whoop_raw"
 OWNERS = ["team:whoop-data"]
 

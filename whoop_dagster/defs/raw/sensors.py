@@ -23,7 +23,7 @@ from whoop_dagster.defs.raw.extract import api_sleep_starts_batched, latest_vers
 from whoop_dagster.defs.raw.partitions import DayRange
 from whoop_dagster.defs.raw.tables import raw_asset_key
 from whoop_dagster.resources import WhoopApiResource
-from whoop_dagster.whoop_api.endpoints import COLLECTION_ENDPOINTS, SINGLE_OBJECT_ENDPOINTS, Endpoint
+from whoop_dagster.whoop_api.endpoints import COLLECTION_ENDPOINTS, Endpoint
 from whoop_dagster.whoop_api.errors import WhoopError
 
 DEFAULT_LOOKBACK_DAYS = 7
@@ -142,16 +142,3 @@ def build_raw_sensors(
         )
         for endpoint in COLLECTION_ENDPOINTS
     ]
-
-
-def build_object_refresh_schedule() -> dg.ScheduleDefinition:
-    """A daily refresh of the unpartitioned profile and body measurement."""
-    running = environment.current_deployment() is not environment.Deployment.BRANCH
-    return dg.ScheduleDefinition(
-        name="profile_refresh_schedule",
-        description="Reloads the member's profile and body measurement once a day.",
-        target=dg.AssetSelection.assets(*(raw_asset_key(e) for e in SINGLE_OBJECT_ENDPOINTS)),
-        cron_schedule="0 6 * * *",
-        execution_timezone="UTC",
-        default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
-    )

@@ -13,7 +13,6 @@ from collections.abc import Callable
 import dagster as dg
 import pytest
 
-from whoop_dagster.defs.ops import build_ops_definitions
 from whoop_dagster.defs.ops.alerts import (
     DEFAULT_UI_URL,
     REDACTED,
@@ -23,6 +22,7 @@ from whoop_dagster.defs.ops.alerts import (
     run_url,
     scrub_secrets,
 )
+from whoop_dagster.defs.ops.definitions import build_ops_definitions
 from whoop_dagster.whoop_api.errors import WhoopAuthError, WhoopRefreshTokenRejectedError
 
 JOB_NAME = "whoop_alert_test_job"

@@ -12,8 +12,8 @@ import json
 import dagster as dg
 import pytest
 
-from whoop_dagster.defs.ops import build_ops_definitions
 from whoop_dagster.defs.ops.alerts import WEBHOOK_URL_ENV
+from whoop_dagster.defs.ops.definitions import build_ops_definitions
 from whoop_dagster.defs.ops.volume_alerts import SENSOR_NAME, build_volume_alert_sensor, streaks
 from whoop_dagster.defs.raw.checks import IMPLAUSIBLE_DAYS_CHECK, MISSING_DAYS_CHECK
 from whoop_dagster.defs.raw.partitions import DayRange

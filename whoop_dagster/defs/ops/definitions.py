@@ -1,0 +1,11 @@
+"""The operations area's definitions: sensors that watch the pipeline rather than build it."""
+
+import dagster as dg
+
+from whoop_dagster.defs.ops.alerts import build_run_failure_alert_sensor
+from whoop_dagster.defs.ops.volume_alerts import build_volume_alert_sensor
+
+
+def build_ops_definitions() -> dg.Definitions:
+    """The run-failure alert sensor and the raw volume alert sensor."""
+    return dg.Definitions(sensors=[build_run_failure_alert_sensor(), build_volume_alert_sensor()])
