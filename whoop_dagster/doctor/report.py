@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from whoop_dagster.whoop_api.redaction import hide_known
+
 #: Environment variables whose values are secrets: the doctor says "set" or "missing", never more.
 SECRET_VARIABLES = (
     "WHOOP_CLIENT_SECRET",
@@ -54,13 +56,6 @@ def known_secrets(extra: Iterable[str | None] = ()) -> list[str]:
     return sorted({value for value in values if value and len(value) >= 4}, key=len, reverse=True)
 
 
-def scrub(text: str, secrets: Sequence[str]) -> str:
-    """``text`` with every one of ``secrets`` replaced by ``***``."""
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
-
-
 def render_table(results: Sequence[CheckResult], width: int | None = None) -> str:
     """The results as a text table (check | result | fix), long cells wrapped, secrets scrubbed."""
     width = width or max(100, min(shutil.get_terminal_size((140, 20)).columns, 160))
@@ -74,8 +69,8 @@ def render_table(results: Sequence[CheckResult], width: int | None = None) -> st
     lines = [header, "-" * len(header.rstrip()) + "-" * 4]
     for result in results:
         cells = [
-            _wrap(scrub(result.result, secrets), result_width),
-            _wrap(scrub(result.fix, secrets), fix_width),
+            _wrap(hide_known(result.result, secrets), result_width),
+            _wrap(hide_known(result.fix, secrets), fix_width),
         ]
         rows = max(len(cells[0]), len(cells[1]), 1)
         for index in range(rows):

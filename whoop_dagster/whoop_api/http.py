@@ -1,13 +1,12 @@
 """HTTP plumbing shared by the OAuth app and the API client.
 
 A ``requests.Session`` with urllib3's ``Retry`` mounted on its adapters, the
-project's ``User-Agent``, and ``redact``, which keeps tokens and secrets out of
-every message built from a server's answer.
+project's ``User-Agent``, and ``error_summary``, which describes an error body
+without the tokens and secrets in it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -16,6 +15,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from whoop_dagster import __version__
+from whoop_dagster.whoop_api.redaction import redact
 
 #: Every request carries one; some clients report that WHOOP blocks requests without it.
 USER_AGENT = f"whoop-dagster/{__version__} (+python-requests)"
@@ -82,20 +82,6 @@ def build_session(retry: Retry, *, user_agent: str = USER_AGENT, pool_maxsize: i
     session.headers["User-Agent"] = user_agent
     session.headers["Accept"] = "application/json"
     return session
-
-
-# Long runs of token characters: JWTs, opaque tokens, secrets. UUIDs (record ids) are spared.
-_TOKENISH = re.compile(r"[A-Za-z0-9_\-.~+/=]{32,}")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
-def redact(text: str, secrets: Iterable[str | None] = (), *, max_length: int = 200) -> str:
-    """``text`` with every known secret and anything token-like replaced by ``***``, shortened."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    text = _TOKENISH.sub(lambda m: m.group(0) if _UUID.match(m.group(0)) else "***", text)
-    text = " ".join(text.split())
-    return text if len(text) <= max_length else text[: max_length - 3] + "..."
 
 
 def error_summary(response: requests.Response, secrets: Iterable[str | None] = ()) -> str:

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from whoop_dagster.whoop_api.client import ClientStats, format_timestamp, parse_retry_after
-from whoop_dagster.whoop_api.http import USER_AGENT, HookedRetry, redact
+from whoop_dagster.whoop_api.http import USER_AGENT, HookedRetry
+from whoop_dagster.whoop_api.redaction import redact
 
 
 def test_timestamps_are_sent_in_utc_with_milliseconds():

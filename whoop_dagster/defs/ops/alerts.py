@@ -14,9 +14,9 @@ line someone has to find.
 Rules this module keeps:
 
 - The environment is read when the sensor evaluates, never at import.
-- Nothing secret leaves the process: error texts are scrubbed (bearer tokens,
-  ``key=value`` credentials, private keys, long opaque strings) and the webhook
-  URL — itself a credential for Slack — is never logged.
+- Nothing secret leaves the process: error texts go through the project's redactor
+  (:mod:`whoop_dagster.whoop_api.redaction`) and the webhook URL — itself a credential
+  for Slack — is never logged.
 - One HTTP attempt with a timeout. A failed post is logged on the tick and the
   sensor moves on: raising would make the daemon retry the same run every tick.
 """
@@ -34,6 +34,7 @@ import dagster as dg
 
 from whoop_dagster import environment
 from whoop_dagster.whoop_api.errors import WhoopAuthError
+from whoop_dagster.whoop_api.redaction import scrub_secrets
 
 SENSOR_NAME = "run_failure_alert_sensor"
 WEBHOOK_URL_ENV = "WHOOP_ALERT_WEBHOOK_URL"
@@ -43,7 +44,6 @@ REAUTHORIZE_COMMAND = "whoop-dagster auth"
 POST_TIMEOUT_SECONDS = 10.0
 MAX_ERROR_CHARS = 500
 MAX_STEPS_LISTED = 10
-REDACTED = "[redacted]"
 
 # The hint every "authorize again" WhoopAuthError carries (see whoop_api/auth.py and client.py).
 _REAUTHORIZE_HINT = re.compile(r"run `whoop-dagster auth`", re.IGNORECASE)
@@ -52,50 +52,6 @@ _ERROR_CHAIN_DEPTH = 10
 
 class AlertDeliveryError(Exception):
     """The webhook could not be reached or refused the message. Never names the URL."""
-
-
-# --- secrets -----------------------------------------------------------------------------------
-
-_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?(?:-----END [A-Z0-9 ]+-----|$)", re.DOTALL)
-_URL_USERINFO = re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+@")
-_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=\-]+", re.IGNORECASE)
-# `key=value`, `key: value`, `"key": "value"` for names that hold credentials.
-_CREDENTIAL_PAIR = re.compile(
-    r"""(?P<key>["']?\b(?:refresh_token|access_token|id_token|token|client_secret|secret|password|passwd"""
-    r"""|api_key|apikey|private_key|private_key_password|authorization)["']?\s*[=:]\s*)"""
-    # The value, unless it is an auth scheme (`Authorization: Bearer ...`, handled above) or already redacted.
-    r"""(?P<quote>["']?)(?!(?:Bearer|Basic|Token)\b|\[redacted)[^"'\s&,;})\]]+""",
-    re.IGNORECASE,
-)
-# OAuth authorization codes travel as `code=...` in redirect URLs.
-_QUERY_CODE = re.compile(r"\b(code|state)=[^&\s\"',;)]+", re.IGNORECASE)
-_OPAQUE_CANDIDATE = re.compile(r"[A-Za-z0-9+/_.~\-]{20,}")
-_SEGMENT_SEPARATORS = re.compile(r"[/._~+\-]")
-_HEX = re.compile(r"[0-9a-fA-F]{32,}")
-
-
-def _looks_opaque(candidate: str) -> bool:
-    """A long hex string, or a word-free run of letters and digits (tokens, JWTs, keys).
-
-    Identifiers, dotted module paths, file paths, dates and UUIDs break into short
-    segments at ``/ . _ - ~ +`` and are kept; random base64 does not.
-    """
-    if _HEX.fullmatch(candidate):
-        return True
-    return any(
-        len(segment) >= 16 and any(c.isdigit() for c in segment) and any(c.isalpha() for c in segment)
-        for segment in _SEGMENT_SEPARATORS.split(candidate)
-    )
-
-
-def scrub_secrets(text: str) -> str:
-    """``text`` with anything that looks like a credential replaced by ``[redacted]``."""
-    text = _PEM_BLOCK.sub("[redacted private key]", text)
-    text = _URL_USERINFO.sub(f"{REDACTED}@", text)
-    text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-    text = _CREDENTIAL_PAIR.sub(lambda m: f"{m.group('key')}{m.group('quote')}{REDACTED}", text)
-    text = _QUERY_CODE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
-    return _OPAQUE_CANDIDATE.sub(lambda m: REDACTED if _looks_opaque(m.group(0)) else m.group(0), text)
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -373,6 +329,5 @@ __all__ = [
     "post_to_webhook",
     "refresh_token_rejected",
     "run_url",
-    "scrub_secrets",
     "summarize_error",
 ]

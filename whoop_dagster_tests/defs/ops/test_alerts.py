@@ -15,15 +15,14 @@ import pytest
 
 from whoop_dagster.defs.ops.alerts import (
     DEFAULT_UI_URL,
-    REDACTED,
     SENSOR_NAME,
     WEBHOOK_URL_ENV,
     build_run_failure_alert_sensor,
     run_url,
-    scrub_secrets,
 )
 from whoop_dagster.defs.ops.definitions import build_ops_definitions
 from whoop_dagster.whoop_api.errors import WhoopAuthError, WhoopRefreshTokenRejectedError
+from whoop_dagster.whoop_api.redaction import REDACTED, scrub_secrets
 
 JOB_NAME = "whoop_alert_test_job"
 FAILED_STEP = "raw__cycle"  # the step key of asset `raw/cycle`
