@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlparse
 from whoop_dagster import environment
 from whoop_dagster.whoop_api.auth import OAuthApp, TokenManager
 from whoop_dagster.whoop_api.errors import WhoopAuthError, WhoopError
+from whoop_dagster.whoop_api.token_store import FileTokenStore, TokenStore, WarehouseTokenStore
 
 CALLBACK_TIMEOUT_SECONDS = 300
 
@@ -93,10 +94,9 @@ def receive_callback(
     return outcome
 
 
-def token_store_for_deployment() -> Any:
+def token_store_for_deployment() -> TokenStore:
     """The token store the code location will read: a file locally, the warehouse table in deployments."""
     from whoop_dagster.resources import build_warehouse
-    from whoop_dagster.whoop_api.token_store import FileTokenStore, WarehouseTokenStore
 
     deployment = environment.current_deployment()
     if deployment.uses_snowflake:

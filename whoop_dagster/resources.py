@@ -12,13 +12,18 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from pydantic import Field
 
 from whoop_dagster import environment
 from whoop_dagster.warehouse import WarehouseResource
+
+if TYPE_CHECKING:
+    from whoop_dagster.emulator import Emulator
+    from whoop_dagster.whoop_api.auth import TokenManager
+    from whoop_dagster.whoop_api.client import WhoopClient
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +63,7 @@ class WhoopApiResource(dg.ConfigurableResource):
         return not self.client_id
 
     @contextmanager
-    def open_client(self) -> Iterator[Any]:
+    def open_client(self) -> Iterator[WhoopClient]:
         """A connected :class:`~whoop_dagster.whoop_api.client.WhoopClient`, closed afterwards."""
         from whoop_dagster.whoop_api.client import WhoopClient
         from whoop_dagster.whoop_api.rate_limit import shared_rate_limiter
@@ -81,7 +86,7 @@ class WhoopApiResource(dg.ConfigurableResource):
         finally:
             client.close()
 
-    def _token_manager(self) -> Any:
+    def _token_manager(self) -> TokenManager:
         from whoop_dagster.whoop_api.auth import OAuthApp, TokenManager
         from whoop_dagster.whoop_api.token_store import FileTokenStore, WarehouseTokenStore
 
@@ -110,12 +115,12 @@ class WhoopApiResource(dg.ConfigurableResource):
 # --- demo mode -------------------------------------------------------------------------------
 
 _demo_lock = threading.Lock()
-_demo_sessions: dict[tuple[int, int], tuple[Any, Any]] = {}
+_demo_sessions: dict[tuple[int, int], tuple[Emulator, TokenManager]] = {}
 _demo_exit_stack = ExitStack()
 atexit.register(_demo_exit_stack.close)
 
 
-def _demo_session(seed: int, days: int) -> tuple[Any, Any]:
+def _demo_session(seed: int, days: int) -> tuple[Emulator, TokenManager]:
     """This process's emulator and token manager for ``(seed, days)``, started on first use.
 
     The emulator's data are a pure function of the seed and the clock, so every

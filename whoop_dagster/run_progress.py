@@ -17,9 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import dagster as dg
+
+if TYPE_CHECKING:
+    from dagster_shared.error import SerializableErrorInfo
 
 #: How often the event log is read while the run goes.
 POLL_SECONDS = 0.5
@@ -57,7 +60,7 @@ def step_line(step_key: str, tally: StepTally, seconds: float, status: str = "")
     return f"  {name:<30} {detail:<44} {seconds:6.1f} s"
 
 
-def format_entry(entry: Any) -> str:
+def format_entry(entry: dg.EventLogEntry) -> str:
     """An event log entry as one line of the log file (with the error's stack, if it carries one)."""
     when = datetime.fromtimestamp(entry.timestamp).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     name = _level_name(entry.level)
@@ -73,7 +76,7 @@ def _level_name(level: int | str) -> str:
     return logging.getLevelName(level) if isinstance(level, int) else str(level)
 
 
-def event_error(entry: Any) -> Any:
+def event_error(entry: dg.EventLogEntry) -> SerializableErrorInfo | None:
     """The serialized error a step failure, run failure or engine event carries, if any."""
     event = entry.dagster_event
     if event is None:
@@ -133,7 +136,7 @@ class RunProgress:
         self.log_file.flush()
         self.out.flush()
 
-    def handle(self, entry: Any) -> None:
+    def handle(self, entry: dg.EventLogEntry) -> None:
         """One event: into the log file, and onto the terminal if a person needs it."""
         self.log_file.write(format_entry(entry) + "\n")
         event = entry.dagster_event
@@ -145,7 +148,7 @@ class RunProgress:
         if handler is not None:
             handler(entry, event)
 
-    def _handlers(self) -> dict[dg.DagsterEventType, Callable[[Any, Any], None]]:
+    def _handlers(self) -> dict[dg.DagsterEventType, Callable[[dg.EventLogEntry, dg.DagsterEvent], None]]:
         return {
             dg.DagsterEventType.STEP_START: self._step_started,
             dg.DagsterEventType.ASSET_MATERIALIZATION: self._materialized,
@@ -157,20 +160,20 @@ class RunProgress:
             dg.DagsterEventType.ENGINE_EVENT: self._engine_event,
         }
 
-    def _step_started(self, entry: Any, event: Any) -> None:
+    def _step_started(self, entry: dg.EventLogEntry, event: dg.DagsterEvent) -> None:
         self.started[entry.step_key] = entry.timestamp
 
-    def _seconds(self, entry: Any) -> float:
+    def _seconds(self, entry: dg.EventLogEntry) -> float:
         return entry.timestamp - self.started.get(entry.step_key, entry.timestamp)
 
-    def _materialized(self, entry: Any, event: Any) -> None:
+    def _materialized(self, entry: dg.EventLogEntry, event: dg.DagsterEvent) -> None:
         materialization = event.step_materialization_data.materialization
         tally = self.steps[entry.step_key]
         tally.materializations += 1
         row_count = materialization.metadata.get("dagster/row_count")
         tally.rows[materialization.asset_key.to_user_string()] = int(row_count.value) if row_count else 0
 
-    def _checked(self, entry: Any, event: Any) -> None:
+    def _checked(self, entry: dg.EventLogEntry, event: dg.DagsterEvent) -> None:
         tally = self.steps[entry.step_key]
         evaluation = event.event_specific_data
         if evaluation.passed:
@@ -180,24 +183,24 @@ class RunProgress:
         else:
             tally.checks_failed += 1
 
-    def _step_succeeded(self, entry: Any, event: Any) -> None:
+    def _step_succeeded(self, entry: dg.EventLogEntry, event: dg.DagsterEvent) -> None:
         self._print(step_line(entry.step_key, self.steps[entry.step_key], self._seconds(entry)))
 
-    def _step_failed(self, entry: Any, event: Any) -> None:
+    def _step_failed(self, entry: dg.EventLogEntry, event: dg.DagsterEvent) -> None:
         self._print(step_line(entry.step_key, self.steps[entry.step_key], self._seconds(entry), status="FAILED"))
         self._print(_indented(event.step_failure_data.error.to_string()))
         self.errors_shown += 1
 
-    def _step_skipped(self, entry: Any, event: Any) -> None:
+    def _step_skipped(self, entry: dg.EventLogEntry, event: dg.DagsterEvent) -> None:
         self._print(f"  {entry.step_key:<30} skipped: an upstream step or blocking check failed")
 
-    def _run_failed(self, entry: Any, event: Any) -> None:
+    def _run_failed(self, entry: dg.EventLogEntry, event: dg.DagsterEvent) -> None:
         self._print(f"  run failed: {entry.message}")
         error = event_error(entry)
         if error is not None and not self.errors_shown:  # else it repeats the failed step's error
             self._print(_indented(error.to_string()))
 
-    def _engine_event(self, entry: Any, event: Any) -> None:
+    def _engine_event(self, entry: dg.EventLogEntry, event: dg.DagsterEvent) -> None:
         error = event_error(entry)
         if error is not None:  # the executor or a step process crashed
             self._print(f"  {entry.message}\n{_indented(error.to_string())}")

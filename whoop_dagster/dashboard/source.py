@@ -22,6 +22,8 @@ from whoop_dagster import environment
 if TYPE_CHECKING:
     import pandas as pd
 
+    from whoop_dagster.warehouse.snowflake import SnowflakeWarehouse
+
 #: Waits before giving up on a locked DuckDB file: about 4 s in all, while a dbt build can hold it for minutes.
 LOCK_BACKOFF_SECONDS: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.5)
 
@@ -187,7 +189,8 @@ class DuckDBSource:
 class SnowflakeSource:
     """The deployment's Snowflake database, through the pipeline's own warehouse resource."""
 
-    warehouse: Any  # whoop_dagster.warehouse.snowflake.SnowflakeWarehouse, settings resolved
+    #: The pipeline's warehouse resource, its settings resolved.
+    warehouse: SnowflakeWarehouse
     placeholder: str = "%s"
 
     @property

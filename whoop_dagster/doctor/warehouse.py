@@ -5,10 +5,13 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from whoop_dagster import environment
 from whoop_dagster.doctor.report import CheckResult, failed, passed
+
+if TYPE_CHECKING:
+    from whoop_dagster.warehouse.snowflake import SnowflakeWarehouse
 
 CHECK = "warehouse"
 #: The schemas the pipeline writes: raw loads, the dbt layers, the ML outputs.
@@ -22,7 +25,7 @@ RUN_FIRST = "run `make run` (or the pipeline) once: it creates the schemas"
 GRANTS = "grant the role USAGE and CREATE TABLE on the database's schemas (deploy/snowflake_setup.sql)"
 
 
-def snowflake_warehouse(deployment: environment.Deployment) -> Any:
+def snowflake_warehouse(deployment: environment.Deployment) -> SnowflakeWarehouse:
     """The pipeline's Snowflake warehouse resource, settings resolved, with a bounded login time."""
     from whoop_dagster.resources import build_warehouse
 
@@ -31,7 +34,7 @@ def snowflake_warehouse(deployment: environment.Deployment) -> Any:
     return warehouse.model_copy(update={"additional_snowflake_connection_args": extra})
 
 
-def check_warehouse(warehouse: Any = None) -> CheckResult:
+def check_warehouse(warehouse: SnowflakeWarehouse | None = None) -> CheckResult:
     """Connect as the pipeline does, list the schemas, and create (and drop) a probe table in each."""
     deployment = environment.current_deployment()
     if deployment.uses_snowflake:
@@ -90,7 +93,7 @@ def _check_duckdb() -> CheckResult:
     return passed(CHECK, f"DuckDB {path}: schemas {', '.join(EXPECTED_SCHEMAS)} present; writes accepted")
 
 
-def _check_snowflake(warehouse: Any) -> CheckResult:
+def _check_snowflake(warehouse: SnowflakeWarehouse | None) -> CheckResult:
     try:
         warehouse = warehouse or snowflake_warehouse(environment.current_deployment())
         database = warehouse.database

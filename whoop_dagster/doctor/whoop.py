@@ -11,7 +11,7 @@ import stat
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -23,6 +23,10 @@ from whoop_dagster.whoop_api.endpoints import USER_PROFILE
 from whoop_dagster.whoop_api.errors import WhoopAPIError, WhoopAuthError, WhoopRefreshTokenRejectedError
 from whoop_dagster.whoop_api.http import USER_AGENT, error_summary
 from whoop_dagster.whoop_api.token_store import FileTokenStore, MemoryTokenStore, TokenSet, TokenStore
+
+if TYPE_CHECKING:
+    from whoop_dagster.emulator import Emulator
+    from whoop_dagster.warehouse import WarehouseResource
 
 CREDENTIALS = "WHOOP credentials"
 TOKEN_STORE = "token store"  # noqa: S105 - a check name
@@ -49,10 +53,10 @@ class WhoopSetup:
     store_description: str
     secrets: tuple[str, ...] = ()
     #: The emulator serving demo mode (None otherwise).
-    emulator: Any = None
+    emulator: Emulator | None = None
 
 
-def whoop_setup(stack: ExitStack, warehouse: Any = None) -> WhoopSetup:
+def whoop_setup(stack: ExitStack, warehouse: WarehouseResource | None = None) -> WhoopSetup:
     """As the pipeline's WHOOP resource sets itself up; demo mode starts an emulator inside ``stack``."""
     if environment.is_demo_mode():
         from whoop_dagster.emulator import EmulatorConfig, run_emulator

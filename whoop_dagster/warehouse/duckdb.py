@@ -17,6 +17,7 @@ from whoop_dagster.warehouse.base import TableSpec, WarehouseResource
 from whoop_dagster.warehouse.duckdb_lock import DEFAULT_LOCK_TIMEOUT_SECONDS, LOCK_TIMEOUT_ENV, connect_waiting
 
 if TYPE_CHECKING:
+    import duckdb
     import pandas as pd
 
 
@@ -38,7 +39,7 @@ class DuckDBWarehouse(WarehouseResource):
     def kind(self) -> str:
         return "duckdb"
 
-    def dbapi_connection(self, read_only: bool = False) -> Any:
+    def dbapi_connection(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         path = Path(self.path)
         path.parent.mkdir(parents=True, exist_ok=True)
         # A read-only connection cannot create the file: the first reader of a new warehouse writes it.

@@ -36,7 +36,7 @@ class DuckDBWarehouseIOManager(DuckDBPandasIOManager):
         description=f"How long a store or load waits while another process holds the file ({LOCK_TIMEOUT_ENV}).",
     )
 
-    def create_io_manager(self, context: Any) -> dg.IOManager:
+    def create_io_manager(self, context: dg.InitResourceContext) -> dg.IOManager:
         return LockWaitingIOManager(super().create_io_manager(context), self.database, self.lock_timeout_seconds)
 
 

@@ -15,9 +15,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoop_dagster.warehouse.base import WarehouseError
+
+if TYPE_CHECKING:
+    import duckdb
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +133,7 @@ def connect_waiting(
     config: Mapping[str, Any] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> Any:
+) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect(path)``, retried while another process holds the file, for up to ``timeout_seconds``.
 
     Only lock conflicts are retried; any other error is raised at once. Past the bound raises

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoop_dagster.warehouse.base import WarehouseResource
+
+if TYPE_CHECKING:
+    from dagster_snowflake import SnowflakeResource
+    from snowflake.connector import SnowflakeConnection
 
 
 class SnowflakeWarehouse(WarehouseResource):
@@ -37,7 +41,7 @@ class SnowflakeWarehouse(WarehouseResource):
     additional_snowflake_connection_args: dict[str, Any] | None = None
     paramstyle: str = "pyformat"
 
-    def snowflake_resource(self) -> Any:
+    def snowflake_resource(self) -> SnowflakeResource:
         """dagster-snowflake's resource with these settings (imports dagster-snowflake on first use)."""
         from dagster_snowflake import SnowflakeResource
 
@@ -51,7 +55,7 @@ class SnowflakeWarehouse(WarehouseResource):
         return "snowflake"
 
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[Any]:
+    def connect(self, read_only: bool = False) -> Iterator[SnowflakeConnection]:
         # SnowflakeResource.get_connection() neither rolls back nor closes when the
         # caller's block raises; do both here so a failed write leaves nothing open.
         manager = self.snowflake_resource().get_connection()
@@ -66,7 +70,7 @@ class SnowflakeWarehouse(WarehouseResource):
             raise
         manager.__exit__(None, None, None)  # commits (autocommit off) and closes
 
-    def dbapi_connection(self, read_only: bool = False) -> Any:
+    def dbapi_connection(self, read_only: bool = False) -> SnowflakeConnection:
         # Snowflake has no file lock: readers and writers never block each other's connect.
         return self.snowflake_resource().get_connection().__enter__()
 

@@ -58,6 +58,7 @@ from whoop_dagster.defs.ml.model import (
     RIDGE_ALPHA,
     TEST_BLOCK_DAYS,
     Backtest,
+    EstimatorFactory,
     ModelSpec,
     NotEnoughHistoryError,
     build_estimator,
@@ -106,7 +107,7 @@ def model_spec(config: ForecastConfig) -> ModelSpec:
     return ModelSpec(name=config.model, params=MODEL_PARAMS[config.model])
 
 
-def estimator_factory(spec: ModelSpec) -> Any:
+def estimator_factory(spec: ModelSpec) -> EstimatorFactory:
     """A zero-argument factory of fresh estimators for ``spec`` (tests replace this to sabotage the model)."""
     return lambda: build_estimator(spec)
 
@@ -294,7 +295,7 @@ def publish_backtested_forecast(
     labelled: "pd.DataFrame",
     upcoming: "pd.DataFrame",
     spec: ModelSpec,
-    make_estimator: Any,
+    make_estimator: EstimatorFactory,
     min_train_days: int,
     test_block_days: int,
     target: ForecastTarget,

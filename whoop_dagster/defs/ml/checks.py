@@ -23,6 +23,11 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy as np
+    import pandas as pd
+
     from whoop_dagster.defs.ml.model import Backtest
 
 GATE_CHECK_NAME = "beats_baselines_within_range"
@@ -67,7 +72,7 @@ class GateResult:
         }
 
 
-def evaluate_gate(backtest: Backtest, forecasts: Any = ()) -> GateResult:
+def evaluate_gate(backtest: Backtest, forecasts: Sequence[float] | np.ndarray = ()) -> GateResult:
     """Pass when the backtest MAE is strictly below every baseline's and every prediction is within 0-100.
 
     ``forecasts`` are the predictions for the days not known yet (the table's forecast rows):
@@ -137,7 +142,7 @@ def anomaly_check_spec(asset_key: dg.AssetKey) -> dg.AssetCheckSpec:
     )
 
 
-def anomaly_check_result(table: Any) -> dg.AssetCheckResult:
+def anomaly_check_result(table: pd.DataFrame) -> dg.AssetCheckResult:
     """The anomaly share over the most recent ``ANOMALY_CHECK_WINDOW_DAYS`` days of ``table``."""
     import pandas as pd
 

@@ -19,7 +19,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from whoop_dagster.defs.ml.features import FEATURES
 
@@ -102,7 +102,15 @@ class ModelSpec:
         return f"{self.name}-r{MODEL_REVISION}-{digest}"
 
 
-def build_estimator(spec: ModelSpec) -> Any:
+class Estimator(Protocol):
+    """What the backtest needs of a model: scikit-learn's ``fit(X, y)`` and ``predict(X)``."""
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> Any: ...
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray: ...
+
+
+def build_estimator(spec: ModelSpec) -> Estimator:
     """A fresh, unfitted scikit-learn pipeline for ``spec`` (deterministic: fixed seeds)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.impute import SimpleImputer
@@ -121,8 +129,8 @@ def build_estimator(spec: ModelSpec) -> Any:
     raise ValueError(f"unknown model {spec.name!r}: use 'ridge' or 'hist_gradient_boosting'")
 
 
-#: Builds a fresh estimator (anything with ``fit(X, y)`` / ``predict(X)``); swapped out in tests.
-EstimatorFactory = Callable[[], Any]
+#: Builds a fresh, unfitted estimator; swapped out in tests.
+EstimatorFactory = Callable[[], "Estimator"]
 
 
 @dataclass(frozen=True)
@@ -226,7 +234,9 @@ def design_matrix(rows: pd.DataFrame, features: Sequence[str] = FEATURES) -> pd.
     return pd.DataFrame(rows[list(features)].to_numpy(dtype=float), index=index, columns=list(features))
 
 
-def fit_final(labelled: pd.DataFrame, make_estimator: EstimatorFactory, features: Sequence[str] = FEATURES) -> Any:
+def fit_final(
+    labelled: pd.DataFrame, make_estimator: EstimatorFactory, features: Sequence[str] = FEATURES
+) -> Estimator:
     """The production model: fitted on every labelled row (the backtest says how well this recipe does)."""
     estimator = make_estimator()
     estimator.fit(design_matrix(labelled, features), labelled["target"].to_numpy(dtype=float))

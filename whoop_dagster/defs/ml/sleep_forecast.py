@@ -16,7 +16,7 @@ below 0 or not finite.
 
 # No `from __future__ import annotations`: Dagster reads the asset function's annotations.
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import dagster as dg
 
@@ -36,10 +36,20 @@ from whoop_dagster.defs.ml.assets import (
 from whoop_dagster.defs.ml.behaviour import BEHAVIOUR_MARTS, behaviour_daily, read_behaviour_marts
 from whoop_dagster.defs.ml.checks import gate_check_spec
 from whoop_dagster.defs.ml.features import forecast_rows, labelled_rows
-from whoop_dagster.defs.ml.model import MIN_TRAIN_DAYS, TEST_BLOCK_DAYS, ModelSpec, build_estimator
+from whoop_dagster.defs.ml.model import (
+    MIN_TRAIN_DAYS,
+    TEST_BLOCK_DAYS,
+    Estimator,
+    EstimatorFactory,
+    ModelSpec,
+    build_estimator,
+)
 from whoop_dagster.defs.ml.sleep_features import SLEEP_FEATURES, build_sleep_features
 from whoop_dagster.defs.pools import WAREHOUSE_POOL
 from whoop_dagster.warehouse import WarehouseResource
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SLEEP_FORECAST_KEY = dg.AssetKey([ML_SCHEMA, "sleep_performance_forecast"])
 
@@ -88,13 +98,13 @@ def sleep_model_spec(config: SleepForecastConfig) -> ModelSpec:
     return ModelSpec(name=config.model, params=SLEEP_MODEL_PARAMS[config.model], features=SLEEP_FEATURES)
 
 
-def _cap(predictions: Any) -> Any:
+def _cap(predictions: "np.ndarray") -> "np.ndarray":
     import numpy as np
 
     return np.minimum(predictions, PERFORMANCE_CAP)
 
 
-def build_sleep_estimator(spec: ModelSpec) -> Any:
+def build_sleep_estimator(spec: ModelSpec) -> Estimator:
     """The spec's estimator, its predictions capped at :data:`PERFORMANCE_CAP` (a stock scikit-learn wrapper)."""
     import numpy as np
     from sklearn.compose import TransformedTargetRegressor
@@ -104,7 +114,7 @@ def build_sleep_estimator(spec: ModelSpec) -> Any:
     )
 
 
-def sleep_estimator_factory(spec: ModelSpec) -> Any:
+def sleep_estimator_factory(spec: ModelSpec) -> EstimatorFactory:
     """A zero-argument factory of fresh estimators for ``spec`` (tests replace this to sabotage the model)."""
     return lambda: build_sleep_estimator(spec)
 

@@ -28,13 +28,16 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
 from whoop_dagster import environment
 from whoop_dagster.whoop_api.errors import WhoopAuthError
 from whoop_dagster.whoop_api.redaction import scrub_secrets
+
+if TYPE_CHECKING:
+    from dagster_shared.error import SerializableErrorInfo
 
 SENSOR_NAME = "run_failure_alert_sensor"
 WEBHOOK_URL_ENV = "WHOOP_ALERT_WEBHOOK_URL"
@@ -57,7 +60,7 @@ class AlertDeliveryError(Exception):
 # --- errors ------------------------------------------------------------------------------------
 
 
-def _error_chain(error: Any) -> Iterator[Any]:
+def _error_chain(error: SerializableErrorInfo | None) -> Iterator[SerializableErrorInfo]:
     """``error`` (a ``SerializableErrorInfo``) and its causes/contexts, outermost first."""
     pending, seen = [error], 0
     while pending and seen < _ERROR_CHAIN_DEPTH:
@@ -69,7 +72,7 @@ def _error_chain(error: Any) -> Iterator[Any]:
         pending.extend([getattr(current, "cause", None), getattr(current, "context", None)])
 
 
-def _one_line(error: Any) -> str:
+def _one_line(error: SerializableErrorInfo) -> str:
     """``ClassName: message`` without the module path Dagster puts in front."""
     text = (getattr(error, "message", "") or "").strip()
     cls_name = getattr(error, "cls_name", None) or ""
@@ -83,7 +86,7 @@ def _truncate(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def summarize_error(error: Any) -> str:
+def summarize_error(error: SerializableErrorInfo | None) -> str:
     """One scrubbed line for a failure: the user's exception, not Dagster's wrapper around it."""
     chain = list(_error_chain(error))
     if not chain:
@@ -102,7 +105,7 @@ def _auth_error_names() -> frozenset[str]:
     return frozenset(names)
 
 
-def _reauthorize_messages(error: Any) -> list[str]:
+def _reauthorize_messages(error: SerializableErrorInfo | None) -> list[str]:
     auth_names = _auth_error_names()
     return [
         getattr(e, "message", "") or ""
@@ -111,12 +114,12 @@ def _reauthorize_messages(error: Any) -> list[str]:
     ]
 
 
-def needs_reauthorization(error: Any) -> bool:
+def needs_reauthorization(error: SerializableErrorInfo | None) -> bool:
     """True when a ``WhoopAuthError`` in the chain tells the user to run ``whoop-dagster auth``."""
     return bool(_reauthorize_messages(error))
 
 
-def refresh_token_rejected(error: Any) -> bool:
+def refresh_token_rejected(error: SerializableErrorInfo | None) -> bool:
     """True when that ``WhoopAuthError`` is about the refresh token (rejected, used or revoked)."""
     return any("refresh token" in message.lower() for message in _reauthorize_messages(error))
 
@@ -219,7 +222,7 @@ def build_failure_alert(context: dg.RunFailureSensorContext, env: Mapping[str, s
     env = os.environ if env is None else env
     run = context.dagster_run
     steps: dict[str, StepFailure] = {}
-    errors: list[Any] = []
+    errors: list[SerializableErrorInfo | None] = []
     for event in context.get_step_failure_events():
         error = getattr(event.event_specific_data, "error", None)
         errors.append(error)

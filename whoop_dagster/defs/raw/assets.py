@@ -9,7 +9,7 @@ measurement are unpartitioned and replaced whole.
 import warnings
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
@@ -32,6 +32,9 @@ from whoop_dagster.whoop_api.endpoints import (
     SLEEP,
     Endpoint,
 )
+
+if TYPE_CHECKING:
+    from whoop_dagster.whoop_api.client import ClientStats, WhoopClient
 
 RAW_GROUP = "whoop_raw"
 OWNERS = ["team:whoop-data"]
@@ -139,7 +142,7 @@ def build_object_asset(endpoint: Endpoint, warehouse_kind: str) -> dg.AssetsDefi
     return _single_object
 
 
-def _recovery_sleep_lookup(warehouse: WarehouseResource, client: Any, days: DayRange) -> SleepStartLookup:
+def _recovery_sleep_lookup(warehouse: WarehouseResource, client: "WhoopClient", days: DayRange) -> SleepStartLookup:
     """Sleep starts from ``raw.sleep`` first, then (rarely, e.g. a sleep not loaded yet) from the API."""
     table = raw_table(SLEEP)
 
@@ -168,7 +171,9 @@ def _recovery_sleep_lookup(warehouse: WarehouseResource, client: Any, days: DayR
     return chain_lookups(from_warehouse, api_sleep_starts(client))
 
 
-def _materialization_metadata(extract: Extract, stats: Any, whoop: WhoopApiResource, days: DayRange | None) -> dict:
+def _materialization_metadata(
+    extract: Extract, stats: "ClientStats", whoop: WhoopApiResource, days: DayRange | None
+) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "dagster/row_count": dg.MetadataValue.int(len(extract.frame)),
         "whoop/api_requests": dg.MetadataValue.int(stats.requests),

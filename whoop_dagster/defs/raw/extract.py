@@ -21,6 +21,8 @@ from whoop_dagster.whoop_api.errors import WhoopError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from whoop_dagster.whoop_api.client import WhoopClient
+
 #: Looks up sleep starts (sleep id → start) for recoveries; returns what it knows.
 SleepStartLookup = Callable[[set[str]], Mapping[str, datetime]]
 
@@ -55,7 +57,7 @@ def latest_versions(endpoint: Endpoint, records: Iterable[Mapping[str, Any]]) ->
     return list(latest.values()), dropped
 
 
-def api_sleep_starts(client: Any) -> SleepStartLookup:
+def api_sleep_starts(client: WhoopClient) -> SleepStartLookup:
     """A lookup that reads each unknown sleep by id from the API (one request per sleep)."""
 
     def lookup(sleep_ids: set[str]) -> Mapping[str, datetime]:
@@ -68,7 +70,7 @@ def api_sleep_starts(client: Any) -> SleepStartLookup:
     return lookup
 
 
-def api_sleep_starts_batched(client: Any, window_start: datetime) -> SleepStartLookup:
+def api_sleep_starts_batched(client: WhoopClient, window_start: datetime) -> SleepStartLookup:
     """Sleep starts for several unknown sleeps at once, with the fewest requests.
 
     One unknown sleep: one read by id. Several: one paginated read of the sleeps that start
@@ -122,7 +124,7 @@ def place_records(
 
 
 def extract_range(
-    client: Any,
+    client: WhoopClient,
     endpoint: Endpoint,
     days: DayRange,
     *,
