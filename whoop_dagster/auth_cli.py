@@ -1,8 +1,6 @@
-"""``whoop-dagster auth``: connect a real WHOOP account.
+"""``whoop-dagster auth``: authorize a real WHOOP account and store its tokens where the deployment keeps them.
 
-Prints the authorization URL, receives the redirect on a loopback port (or
-takes the pasted code), exchanges the code, stores the tokens where the
-deployment keeps them, and proves it worked by reading the profile's name.
+The redirect comes back to a loopback port (or the code is pasted); reading the profile proves it worked.
 """
 
 from __future__ import annotations

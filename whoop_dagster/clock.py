@@ -1,8 +1,6 @@
 """What time it is, asked in one place: the UTC wall clock by default, any instant in tests.
 
-Code that reads "now" (partitions, sensors, volume checks, the main job's date range) takes
-a ``Clock`` parameter whose default is ``utc_now``, so a test can run it at a frozen or
-explicitly advanced instant instead of whatever hour the suite happens to run.
+Code that reads "now" takes a ``Clock`` parameter whose default is ``utc_now``.
 """
 
 from __future__ import annotations

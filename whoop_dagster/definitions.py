@@ -1,7 +1,6 @@
 """The code location's one entry point: ``defs``, every area's definitions merged with the resources.
 
-Loading builds definitions only: it reads no network, opens no warehouse, parses no dbt project
-outside `dagster dev`, and imports neither scikit-learn nor the integrations of other deployments.
+Loading reads no network, opens no warehouse and imports neither scikit-learn nor other deployments' integrations.
 """
 
 import dagster as dg

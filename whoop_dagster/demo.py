@@ -1,10 +1,4 @@
-"""The main job as ``make run`` runs it: the whole graph for the last N days, in DAGSTER_HOME.
-
-Runs through the code location's own job (reconstructable, so the UI can
-re-execute it) against the persistent instance. The terminal shows one line per step
-as it finishes (:mod:`whoop_dagster.run_progress`), then what the run did: rows per
-asset, asset checks passed and failed, WHOOP API requests used. The full log goes to a file.
-"""
+"""``make run``: the whole graph for the last N days as one run of the pipeline job, in DAGSTER_HOME."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
-"""The one place that decides where this code runs: ``local``, ``branch`` or ``prod``.
+"""The one place that decides where this code runs: ``local``, ``branch`` or ``prod``, and what follows from it.
 
-Everything environment-specific (warehouse, dbt target, token store, sensor
-intervals, demo mode) derives from the functions here. They read the process
-environment when called, never at import, so tests can set variables freely.
+Functions read the process environment when called, never at import.
 """
 
 from __future__ import annotations

@@ -1,12 +1,6 @@
-"""Free the ``warehouse_writer`` pool slots that runs killed mid-step left claimed.
+"""Free the ``warehouse_writer`` pool slots of runs whose process was killed mid-step.
 
-Locally every warehouse step runs in a pool of one slot (DuckDB has one writer per file).
-A run whose process was killed (Ctrl-C twice, a closed terminal, an OOM kill) never releases
-its slot and stays ``STARTED`` in the instance: every later run then waits forever with
-"Step still blocked by limit for pool warehouse_writer". ``dagster dev``'s daemon frees slots
-of *finished* runs (``run_monitoring.free_slots_after_run_end_seconds`` in
-``config/dagster.yaml``) but cannot know that a local process is gone. ``make run`` calls
-:func:`release_abandoned_slots` before it starts, so an interrupted run never blocks the next.
+Such a run stays ``STARTED`` and blocks every later run; ``dagster dev``'s daemon only frees finished runs.
 """
 
 from __future__ import annotations

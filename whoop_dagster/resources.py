@@ -1,8 +1,6 @@
-"""Dagster resources: the WHOOP API, the warehouse and its pandas IO manager, chosen by the deployment.
+"""Dagster resources, chosen by the deployment: the WHOOP API, the warehouse and its pandas IO manager.
 
-``build_resources()`` is the one function that maps the environment (see
-:mod:`whoop_dagster.environment`) to resources. Each deployment's integrations are imported
-inside it, only for the deployment that needs them.
+Each deployment's integrations are imported only when that deployment builds its resources.
 """
 
 from __future__ import annotations

@@ -1,10 +1,4 @@
-"""What ``make run`` shows while the run goes: one line per finished step, errors in full, the rest in a file.
-
-:class:`RunProgress` follows a run's event log from a background thread (the run itself executes
-in the main thread): every event goes to the log file, formatted like Dagster's console; the
-terminal gets one line per step as it finishes (its asset, rows, checks and seconds), warnings and
-errors as they happen, and each failure's error with its stack and causes.
-"""
+"""What ``make run`` shows while the run goes: one line per finished step, errors in full, the rest in a file."""
 
 from __future__ import annotations
 

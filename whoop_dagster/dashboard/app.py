@@ -1,8 +1,4 @@
-"""The WHOOP dashboard: ``make dashboard`` (``streamlit run whoop_dagster/dashboard/app.py``).
-
-Reads the warehouse the pipeline writes (DuckDB locally, Snowflake in branch and prod) through
-short-lived read-only connections, with results cached for a minute; never writes.
-"""
+"""The WHOOP dashboard: ``make dashboard`` (``streamlit run whoop_dagster/dashboard/app.py``); never writes."""
 
 from __future__ import annotations
 

@@ -1,10 +1,7 @@
-"""Where the dashboard reads: the pipeline's warehouse, through short-lived read-only connections.
+"""Where the dashboard reads: the deployment's warehouse, through short-lived read-only connections.
 
-The same environment switch as the pipeline (:mod:`whoop_dagster.environment`): the DuckDB file
-locally, Snowflake in branch and prod, with the same credentials. DuckDB allows one writer *or*
-several read-only processes per file, and a read-only connection held open blocks the writer, so
-every read opens, queries and closes at once; when the pipeline holds the write lock, the read
-waits briefly (bounded backoff) and then gives up with :class:`WarehouseBusyError`.
+A read-only DuckDB connection held open blocks the pipeline's writer, so every read opens, queries and
+closes at once, and gives up with :class:`WarehouseBusyError` after a short backoff while a step writes.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """``whoop-dagster doctor``: checks, in order, everything a run depends on, and says how to fix what fails.
 
-deployment and settings → WHOOP credentials → token store → one WHOOP call → warehouse →
-dbt manifest → Dagster instance. Prints a table (check, result, fix); exit code 0 only when
-every check passes. Secrets are never printed: settings show as "set"/"missing".
+Secrets are never printed: settings show as "set" or "missing".
 """
 
 from __future__ import annotations

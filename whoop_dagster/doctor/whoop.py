@@ -1,7 +1,6 @@
 """Checks 2-4: WHOOP credentials, the token store, and one cheap WHOOP call (the profile).
 
-In demo mode the built-in emulator stands in for WHOOP, exactly as in a pipeline run: it is
-started here on loopback, its OAuth flow grants the tokens, and the profile call goes to it.
+In demo mode the built-in emulator stands in for WHOOP, as in a pipeline run.
 """
 
 from __future__ import annotations

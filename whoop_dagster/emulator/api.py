@@ -1,8 +1,6 @@
 """Request handling of the emulator, independent of the HTTP plumbing in ``server``.
 
-Order of checks for a data request (``/developer/...``), as a real gateway would do it:
-rate limit (every request counts, every answer carries ``X-RateLimit-*``), injected
-faults, bearer token (401), route (404/405), scope (403), then the handler.
+Checks in a gateway's order: rate limit, injected faults, bearer token, route, scope, then the handler.
 """
 
 from __future__ import annotations

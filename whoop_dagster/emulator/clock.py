@@ -1,9 +1,6 @@
 """The emulator's clock: the real UTC clock, or a frozen one that tests move by hand.
 
-Data visibility (what exists *now*, score states, ``updated_at``), token and
-authorization-code expiry all read this clock, so a test can travel through time
-without sleeping. Rate-limit windows deliberately do not (see ``ratelimit``): a client
-that is told to wait N seconds really waits N seconds.
+Rate-limit windows do not read it: a client told to wait N seconds really waits.
 """
 
 from __future__ import annotations

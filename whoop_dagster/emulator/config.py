@@ -1,9 +1,4 @@
-"""Configuration of the WHOOP API emulator.
-
-Every behaviour WHOOP does not document (error bodies, the last page's ``next_token``,
-token lifetimes, the answer to ``limit`` > 25) is a field here, so tests can pin each
-variant the client must survive.
-"""
+"""Configuration of the WHOOP API emulator: every behaviour WHOOP does not document is a field, so tests can pin it."""
 
 from __future__ import annotations
 

@@ -1,65 +1,6 @@
-"""Deterministic synthetic physiology: what a member's body did on each day.
+"""Deterministic synthetic physiology: what member U's body did on day D for seed S (docs/emulator.md).
 
-This module knows nothing of HTTP, tokens or the clock: it answers "what happened on
-day D to member U of seed S" and nothing else. ``records`` turns that into API records
-that appear, get scored and get re-scored as the emulator's clock moves.
-
-Determinism
------------
-Every random draw of a day comes from its own RNG seeded with the text
-``whoop-emulator/{seed}/{user}/{kind}/{n}`` (Python seeds ``random.Random`` from a
-string through SHA-512, so this is the same in every process and platform). A day
-depends only on its own draws and those of its immediate neighbours, never on a chain
-back to some first day, so any day can be computed on its own, in any order, by any
-process, and it never changes when the clock moves. Slow processes (HRV baseline drift,
-travel) are functions of the date too: smooth interpolation between random knots.
-
-Generative model (per member ``u``, physiological day ``d``)
-------------------------------------------------------------
-* **Night ``d``** ends on the morning of local date ``d``. Sleep onset is drawn around
-  the member's habitual bedtime (about 23:15 local, 40 min later on Friday and Saturday
-  nights, SD 27 min); time in bed around the member's sleep need (SD 36 min). Local time
-  is UTC + ``timezone_offset``: each member has a home offset (member 0: ``-05:00``,
-  no daylight saving, like Bogotá) and travels for 3-10 days in 60% of all
-  30-day blocks (member 0: to ``+01:00`` or ``Z``). Sleeps in ``-05:00`` start after UTC
-  midnight; sleeps while travelling east cross it, and every cycle does.
-* **Cycle ``d``** runs from sleep onset of night ``d`` to sleep onset of night ``d+1``.
-* **Day ``d``**: 0, 1 or 2 workouts (member-specific probabilities) in morning, lunch or
-  evening slots, over the member's 3-4 favourite sports; sometimes a nap (8%). The
-  training plan does not react to recovery, which keeps each day a function of its
-  neighbours only. Workout load is a TRIMP-like ``minutes * 0.64 * i * exp(1.92 i)``
-  (``i`` = heart-rate-reserve fraction); day load = base activity (N(55, 12)) + workout
-  loads; ``strain = 21 * (1 - exp(-load / 124))``, the log-like 0-21 scale.
-* **Sleep performance** = time asleep / sleep need, where need = the member's baseline
-  + half of last night's deficit + 4 min per strain point above 9 yesterday - 90% of
-  yesterday's nap.
-* **HRV baseline** ``b_d`` = member mean ``mu`` (45-80 ms) + slow drift (cosine
-  interpolation between N(0, 7 ms) knots every 28 days) + a 3 ms seasonal wave
-  (higher in spring).
-* **Recovery** (the coefficients are ``config.RecoveryEffects``; defaults shown)::
-
-      mean_d     = 58 + 1.4 (b_d - mu) - 2.5 (strain_{d-1} - 11) + 0.5 (sleep_performance_d - 85)
-                   - k max(0, strain_{d-1} - 14) + s (onset_d - habitual onset)    (k = s = 0)
-      recovery_d = clip(round(mean_d + e_d), 1, 99),  e_d ~ N(0, RECOVERY_NOISE_SD)
-
-  ``k`` and ``s`` plant effects for tests of analyses; with ``NO_BEHAVIOUR_EFFECTS`` (all
-  behaviour coefficients 0) recovery depends on no behaviour at all. Behaviour itself never
-  depends on the coefficients, so the same seed draws the same days under every setting.
-
-  ``e_d`` is independent of everything before morning ``d``, so no forecast made before
-  that morning, however clever, has a root-mean-square error below ``RECOVERY_NOISE_SD``
-  (rounding and clipping move that floor by well under a point); one that must also
-  guess night ``d``'s sleep does worse. ``RecoveryDrivers`` exposes each day's terms.
-  The same morning's observed HRV = ``b_d * (1 + 0.006 (recovery - 55))`` (4% noise),
-  resting heart rate (-0.07 bpm per recovery point) and respiratory rate (slightly up
-  on low days) are *derived from* the recovery: features taken from morning ``d`` leak
-  ``e_d`` and let a "forecast" of day ``d`` beat the floor.
-* **Membership**: ``user_calibrating`` is true for the first ``CALIBRATION_DAYS`` days
-  after joining; the first ``OLD_STRAP_DAYS`` days were recorded on an older strap that
-  measures neither SpO2 nor skin temperature (those keys are absent then). These two are
-  the only features that depend on the join date, which ``records.Dataset`` fixes once
-  when the emulator starts (``days`` before its clock's now), so they never change while
-  an emulator runs either.
+Each day draws from its own seeded RNG and depends only on its neighbours, so any day is computed alone.
 """
 
 from __future__ import annotations
@@ -631,7 +572,7 @@ class Physiology:
         return min(100.0, 100.0 * self.night(user, ordinal).asleep_ms / need)
 
     def recovery(self, user: int, ordinal: int) -> RecoveryDrivers:
-        """Recovery of day ``ordinal`` and the terms it was made of (see the module docstring)."""
+        """Recovery of day ``ordinal`` and the terms it was made of (the model: docs/emulator.md)."""
         key = (user, ordinal)
         if key not in self._recoveries:
             member = self.member(user)

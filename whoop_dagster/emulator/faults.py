@@ -1,19 +1,4 @@
-"""Fault injection: make chosen requests fail the ways real networks and APIs fail.
-
-A fault matches requests whose path contains ``path`` (default: every ``/v2/`` data
-request), lets ``after`` matching requests pass, then fires on the next ``times``
-matching requests (``None``: for ever). Kinds and their options:
-
-=================  =========================================================================
-``rate_limit``     429 with ``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset: reset``
-                   (seconds, default 1)
-``server_error``   an error status (``status``: 500, 502 or 503; default 500)
-``slow``           sleep ``seconds`` (default 2.0) before answering normally (client timeouts)
-``malformed_json`` 200 with a body that is not valid JSON
-``truncated``      declares a ``Content-Length`` larger than the body it sends, then closes
-``expired_token``  401 as if the access token had expired
-=================  =========================================================================
-"""
+"""Fault injection: make chosen requests fail the ways real networks and APIs fail (kinds in ``FAULT_KINDS``)."""
 
 from __future__ import annotations
 
@@ -68,7 +53,7 @@ class FaultInjector:
     def add(
         self, kind: str, *, path: str = DEFAULT_PATH, after: int = 0, times: int | None = 1, **options: Any
     ) -> Fault:
-        """Inject a fault (see the module docstring for kinds and options) and return it."""
+        """Inject a fault of one of ``FAULT_KINDS`` (options in ``_OPTIONS``, docs/emulator.md) and return it."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
         unknown = set(options) - set(_OPTIONS[kind])

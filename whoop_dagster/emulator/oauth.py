@@ -1,18 +1,6 @@
-"""The emulator's OAuth 2.0 authorization server: codes, access tokens, rotating refresh tokens.
+"""The emulator's OAuth 2.0 server: single-use codes, access tokens, rotating refresh tokens.
 
-Behaves like WHOOP's (an Ory Hydra deployment) on the points the client depends on:
-
-* ``GET /oauth/oauth2/auth`` checks the client and redirect URI first (errors there are
-  answered directly: redirecting to an unverified URI would be an open redirect), then
-  redirects with ``code`` and the caller's ``state`` — or with ``error`` when the state
-  is shorter than 8 characters or a scope is unknown.
-* Codes are single-use and expire after ``auth_code_ttl_s``.
-* Refresh tokens rotate: each use returns a new one and the old one is dead at once.
-  Everything happens under one lock, so of two concurrent refreshes with the same token
-  exactly one wins and the other gets ``invalid_grant``.
-* A refresh token is only issued when ``offline`` was granted.
-
-Token values live only in memory and are never logged or returned by stats.
+It behaves like WHOOP's where the client depends on it; token values live only in memory.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""Query parameters of collections: ISO 8601 instants and opaque ``next_token`` values.
+"""Query parameters of collections: ISO 8601 instants and opaque keyset ``next_token`` values.
 
-A ``next_token`` is base64url of the last served record's sort key (its start and id)
-plus a fingerprint of the query it belongs to (member, endpoint, start, end). Keyset
-pagination keeps pages stable while new records arrive at the top; the fingerprint lets
-the server reject (400) a token replayed against a different query.
+A token carries a fingerprint of its query, so the server rejects one replayed against another.
 """
 
 from __future__ import annotations

@@ -1,9 +1,4 @@
-"""WHOOP's per-app rate limits: fixed windows of a minute and of a day.
-
-Windows run on the real monotonic clock, not the emulator's (possibly frozen) data
-clock: the client really sleeps for ``X-RateLimit-Reset`` seconds, and a frozen clock
-would never let it through again.
-"""
+"""WHOOP's per-app rate limits: fixed windows of a minute and a day, on the real monotonic clock."""
 
 from __future__ import annotations
 

@@ -1,18 +1,6 @@
-"""API records over time: what exists at the clock's ``now``, in which score state.
+"""API records over time: what exists at the clock's ``now``, in which score state (docs/emulator.md).
 
-``data`` says what happened; this module says what the API shows about it at a given
-moment, and keeps the emulator's mutable truth (manual re-scores, deletions).
-
-Life of a record (sleep, nap, workout; recoveries follow their sleep)::
-
-    activity ends ── lag ──> created (PENDING_SCORE) ── delay ──> SCORED (or UNSCORABLE, ~1%)
-                                                        └─ days later, for ~4%: re-scored (new updated_at)
-
-A cycle exists from shortly after sleep onset; while current it has no ``end`` and is
-SCORED with the strain so far, refreshed hourly (each refresh moves ``updated_at``); it
-gets its ``end`` when the next cycle appears, is PENDING_SCORE for a few hours and then
-SCORED with its final values. Invariant the sensors rely on: a served record only ever
-changes together with its ``updated_at``.
+Invariant the sensors rely on: a served record only ever changes together with its ``updated_at``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,4 @@
-"""HTTP plumbing: a threaded stdlib server on 127.0.0.1 that hands requests to ``Api``.
-
-HTTP/1.1 with keep-alive, so a client's connection pool behaves as against the real
-API. Nothing here decides an answer: that is ``api.Api``'s job.
-"""
+"""HTTP plumbing: a threaded stdlib HTTP/1.1 server on 127.0.0.1 that hands requests to ``api.Api``."""
 
 from __future__ import annotations
 

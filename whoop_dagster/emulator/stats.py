@@ -1,9 +1,4 @@
-"""Request log and counters, so tests and benchmarks can see what the client did.
-
-Entries hold the method, path, query, status and time of each request and never a
-token: query keys that can carry credentials are dropped before anything is stored,
-and headers and form bodies are not stored at all.
-"""
+"""Request log and counters, so tests and benchmarks see what the client did; never a token."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""The warehouse interface the assets write through.
+"""The warehouse interface the raw assets write through: a slice replaced in one transaction.
 
-The stock DuckDB/Snowflake pandas IO managers delete a partition's rows and
-then insert without an explicit transaction, and skip empty frames entirely.
-Raw loads need more: a slice (a partition range, or the whole table) is
-replaced in ONE transaction, so a failed run leaves the previous data intact
-and a day whose records vanished upstream ends up empty, not stale.
+The stock pandas IO managers delete and insert without a transaction and skip empty frames.
 """
 
 from __future__ import annotations

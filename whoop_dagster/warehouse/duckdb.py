@@ -1,10 +1,4 @@
-"""The local warehouse: one DuckDB file.
-
-DuckDB allows one writing process per file (and none while another process reads it). Every
-connection here waits for the file with a bounded backoff (:mod:`whoop_dagster.warehouse.duckdb_lock`),
-so steps and runs in parallel take turns, whatever the instance's pools. The local instance also
-runs the warehouse steps in the ``warehouse_writer`` pool (limit 1), which saves the waiting.
-"""
+"""The local warehouse: one DuckDB file, every connection waiting for its lock with a bounded backoff."""
 
 from __future__ import annotations
 

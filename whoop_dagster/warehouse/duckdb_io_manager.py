@@ -1,10 +1,6 @@
-"""dagster-duckdb-pandas' IO manager, waiting for the DuckDB file the way the warehouse does.
+"""dagster-duckdb-pandas' IO manager, waiting for the DuckDB file within the warehouse's bound.
 
-The stock ``DuckDBPandasIOManager`` stores each DataFrame as the table ``<key prefix>.<key name>``
-and retries its connect a fixed ten times (about 100 s) when another process holds the file. This
-subclass adds the warehouse's bound (``lock_timeout_seconds``) and its error naming the holder:
-before each store or load it waits for the file like every other warehouse connection, then lets
-the stock IO manager do the work, again after its own retries if another process took the file first.
+The stock one retries its connect a fixed number of times and raises DuckDB's bare lock message.
 """
 
 from __future__ import annotations

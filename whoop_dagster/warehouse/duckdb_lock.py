@@ -1,9 +1,4 @@
-"""Waiting for a DuckDB file that another process holds: bounded backoff, then an error naming the holder.
-
-DuckDB lets one process write a file, or several read it, never both. Every connection to the
-local warehouse goes through :func:`connect_waiting`, so parallel steps, concurrent runs and a
-notebook holding the file take turns instead of failing with "Could not set lock on file".
-"""
+"""Waiting for a DuckDB file another process holds: bounded backoff, then an error naming the holder."""
 
 from __future__ import annotations
 

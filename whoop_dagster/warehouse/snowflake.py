@@ -1,11 +1,6 @@
-"""The deployed warehouse: Snowflake through ``dagster-snowflake``.
+"""The deployed warehouse: Snowflake through ``dagster-snowflake``, imported only when a connection opens.
 
-Imported only by branch and prod deployments. The resource holds the connection settings as
-plain fields and creates dagster-snowflake's ``SnowflakeResource`` only when it connects:
-``import dagster_snowflake`` takes seconds (it imports Snowpark, and dagster-dbt with dbt-core
-for its components), and loading the code location needs none of it. Identifiers are created
-quoted in upper case so that the unquoted lower-case names used everywhere else (dbt included)
-resolve to them, and ``end`` — a reserved word — stays usable.
+Identifiers are quoted upper case, so dbt's unquoted lower-case names resolve and ``end`` stays usable.
 """
 
 from __future__ import annotations

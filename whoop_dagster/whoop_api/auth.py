@@ -1,20 +1,4 @@
-"""OAuth 2.0 for the WHOOP API: the authorization-code grant and single-flight token refresh.
-
-``OAuthApp`` speaks to WHOOP's ``/oauth/oauth2/auth`` and ``/oauth/oauth2/token``.
-``TokenManager`` hands out access tokens and refreshes them. WHOOP rotates refresh
-tokens (a refresh returns a new refresh token and the old one stops working; of two
-concurrent refreshes with the same token only one succeeds), so a refresh is
-single-flight across threads *and* processes:
-
-1. take the manager's thread lock, then the store's lock (a file lock across
-   processes; a no-op for the warehouse store);
-2. re-read the store: if someone else has refreshed meanwhile, use their pair;
-3. call the token endpoint, and persist the new pair (compare-and-swap on the old
-   refresh token) *before* the access token is used;
-4. if the swap fails, or the endpoint rejects our refresh token, re-read the store:
-   a changed pair means another process won the race, and we use theirs. Only an
-   unchanged store after a rejection means the login is really gone.
-"""
+"""OAuth 2.0 for the WHOOP API: the authorization-code grant and single-flight token refresh."""
 
 from __future__ import annotations
 
@@ -225,7 +209,12 @@ class OAuthApp:
 
 
 class TokenManager:
-    """Hands out valid access tokens and refreshes them single-flight (see the module docstring).
+    """Hands out valid access tokens and refreshes them single-flight, across threads and processes.
+
+    WHOOP rotates refresh tokens and only one of two concurrent refreshes succeeds, so a refresh
+    holds the store's lock, re-reads the store (another process may have refreshed), persists the
+    new pair by compare-and-swap before using it, and after a failed swap or a rejection re-reads
+    again: a changed pair means another process won; only an unchanged one means the login is gone.
 
     Args:
         app: the OAuth app that refreshes.

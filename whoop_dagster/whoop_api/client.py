@@ -1,24 +1,6 @@
 """The WHOOP API v2 HTTP client: pagination, validation, retries, rate limits, token refresh.
 
-How a request goes (``WhoopClient._request``):
-
-1. take an access token from the ``TokenManager`` (refreshed ahead of expiry);
-2. take a slot from the ``RateLimiter`` (``requests_per_minute``, plus any pause the
-   server asked for through ``X-RateLimit-Remaining: 0`` or a 429);
-3. send it with a timeout and the project's ``User-Agent``. urllib3's ``Retry``,
-   mounted on the session, re-sends GETs after connection errors, timeouts and
-   500/502/503/504, with jittered exponential backoff; each re-send takes a limiter
-   slot too and is counted in ``stats.retries``;
-4. read the answer: 401 → refresh once (single-flight, see ``auth``) and re-send;
-   429 → wait ``Retry-After`` or ``X-RateLimit-Reset`` seconds plus a margin and
-   re-send, up to ``max_rate_limit_retries`` times in a row; 403 → ``WhoopAuthError``
-   naming the scope; other errors → ``WhoopAPIError``; a truncated or malformed body
-   → re-read up to ``max_payload_retries`` times, then ``WhoopPayloadError``.
-
-Collections are read lazily, page by page (``iter_pages`` / ``iter_records``), so a
-long range never sits in memory. Every page is checked against the endpoint's
-required fields, and a paginator that would loop (a repeated ``next_token``, or an
-empty page that still carries one) raises instead.
+Collections are read lazily page by page; a paginator that would loop raises instead.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""The registry of WHOOP API v2 data endpoints.
+"""The registry of WHOOP API v2 data endpoints: the client, emulator, assets, checks and sensors all read it.
 
-Everything that differs between endpoints lives here, so the client, the
-emulator, the raw assets, their checks and the sensors are all written once
-and driven by this table. Adding an endpoint is one ``Endpoint(...)`` entry.
+Adding an endpoint is one ``Endpoint(...)`` entry.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""Typed errors of the WHOOP client.
+"""Typed errors of the WHOOP client: each names the endpoint, the request and, where known, the record.
 
-Every message names the endpoint and the request parameters (and, for payload
-errors, the record id) so that a failed run says *what* failed. Messages never
-contain tokens or secrets: only the values passed in explicitly are rendered,
-and the ``params`` passed here must never hold credentials.
+Only values passed in are rendered: ``params`` must never hold credentials.
 """
 
 from __future__ import annotations

@@ -1,9 +1,4 @@
-"""HTTP plumbing shared by the OAuth app and the API client.
-
-A ``requests.Session`` with urllib3's ``Retry`` mounted on its adapters, the
-project's ``User-Agent``, and ``error_summary``, which describes an error body
-without the tokens and secrets in it.
-"""
+"""HTTP plumbing shared by the OAuth app and the API client: sessions with retries, and error summaries."""
 
 from __future__ import annotations
 

@@ -1,16 +1,4 @@
-"""Client-side rate limiting: respect WHOOP's limits instead of fighting them.
-
-WHOOP allows 100 requests per minute and 10,000 per day per app by default and
-answers 429 beyond that. ``RateLimiter`` keeps the client under the per-minute
-limit on its own (a sliding window: at most ``limit`` request starts in any
-``window_s`` seconds), and also obeys what the server says: when a response
-reports ``X-RateLimit-Remaining: 0`` or a 429 asks to wait, ``pause_for`` blocks
-every thread that shares the limiter until the reset.
-
-Thread-safe. Waiting threads reserve their slot under the lock and sleep outside
-it, so one slow sleeper never holds up the bookkeeping. ``clock`` and ``sleep`` are
-injectable, so the unit tests run on a fake clock.
-"""
+"""Client-side rate limiting: stay under WHOOP's per-minute limit and obey its pauses, across threads."""
 
 from __future__ import annotations
 

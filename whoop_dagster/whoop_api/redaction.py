@@ -1,9 +1,4 @@
-"""The project's one secret redactor: known secrets and anything that looks like a credential out of a text.
-
-The client runs every message built from a server's answer through :func:`redact`; the run-failure
-alerts run error texts through :func:`scrub_secrets`; the doctor hides the environment's secrets with
-:func:`hide_known`.
-"""
+"""The project's one secret redactor: known secrets and anything that looks like a credential out of a text."""
 
 from __future__ import annotations
 

@@ -1,23 +1,6 @@
-"""Where rotated WHOOP OAuth tokens live between runs.
+"""Where rotated WHOOP OAuth tokens live between runs: a JSON file, memory, or a warehouse table.
 
-WHOOP rotates refresh tokens: every refresh returns a new refresh token and the
-old one stops working. A token that is used but not stored is a lost login, so
-every backend here offers the same guarantees:
-
-- ``load()`` returns the latest pair (or a pair seeded from an initial refresh
-  token when nothing is stored yet), ``save()`` overwrites it atomically;
-- ``replace(old_refresh_token, new)`` is a compare-and-swap: it stores ``new``
-  only if the stored refresh token is still ``old_refresh_token`` and says whether
-  it did;
-- ``lock()`` serialises refreshes. ``exclusive_lock`` tells the token manager
-  whether that lock really excludes every other refresher (file and memory
-  stores) or is a no-op (the warehouse store, where the compare-and-swap alone
-  decides who won).
-
-Backends: ``FileTokenStore`` (a JSON file with a cross-process file lock, for
-local runs), ``MemoryTokenStore`` (demo mode and tests) and
-``WarehouseTokenStore`` (one row per app in DuckDB or Snowflake, for deployments
-whose run workers keep no disk).
+WHOOP rotates refresh tokens, so a token used but not stored is a lost login: every store saves atomically.
 """
 
 from __future__ import annotations
@@ -106,7 +89,7 @@ class TokenSet:
 
 @runtime_checkable
 class TokenStore(Protocol):
-    """Persistent home of the current token pair (see the module docstring for the guarantees)."""
+    """Persistent home of the current token pair: atomic saves and a compare-and-swap replace."""
 
     #: True when ``lock()`` excludes every other refresher (threads and processes).
     exclusive_lock: bool

@@ -1,8 +1,4 @@
-"""The dashboard's six tabs, in the order they are shown.
-
-Each tab module has ``TITLE``, ``QUERIES`` (the tables it reads, by name) and
-``render(data)``; its figure functions are pure (DataFrames in, Plotly figures out).
-"""
+"""The dashboard's six tabs, in the order shown: each has ``TITLE``, ``QUERIES`` and ``render(data)``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,1 @@
-"""The analysis area: which behaviours move the member's recovery (schema ``analysis``).
-
-numpy, pandas, scipy and matplotlib are imported only inside the step.
-"""
+"""The analysis area: which behaviours move the member's recovery (schema ``analysis``)."""

@@ -1,11 +1,6 @@
 """``analysis/recovery_drivers``: which behaviours move next-day recovery and HRV, as a tidy table.
 
-Reads the marts through the ``warehouse`` resource (declared as ``deps``, so lineage,
-automation and blocking dbt tests apply, as for the ML assets) and returns a DataFrame that
-the deployment's pandas IO manager (``warehouse_io_manager``, the ML assets' too) stores as
-``analysis.recovery_drivers`` (schema = the key's first part).
-The statistics are in :mod:`whoop_dagster.defs.analysis.drivers`; numpy, pandas, scipy and
-matplotlib load inside the step, never with the definitions.
+numpy, pandas, scipy and matplotlib are imported inside the step, never with the definitions.
 """
 
 # No `from __future__ import annotations`: Dagster reads the asset function's annotations.

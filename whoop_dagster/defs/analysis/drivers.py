@@ -1,29 +1,7 @@
 """Which behaviours move next-day recovery and HRV: rank correlations with honest uncertainty (numpy, scipy).
 
-For every member, driver and outcome the analysis pairs behaviour day ``t`` with the morning
-of ``t + 1`` (:func:`driver_frame`): day ``t``'s strain and workouts, the night from ``t`` to
-``t + 1`` (its length, consistency, bedtime, and whether it runs into a weekend), and the
-recovery and HRV measured on waking. For each pair it reports
-
-- **Spearman's rho** (rank correlation: monotone effects, robust to outliers and units);
-- the **tercile difference**: mean next-day outcome on the driver's top third of days minus
-  its bottom third, in the outcome's unit (recovery points, HRV ms). Ties at a cut go to the
-  lower group, so a driver that is 0 on most days (rest days) compares its active days with
-  them; for the weekend flag the two groups are weekend and weekday nights;
-- **95 % confidence intervals** for both, by a moving-block bootstrap (blocks of
-  ``BLOCK_DAYS`` consecutive days, so the resamples keep the week-scale autocorrelation of
-  both series instead of pretending days are independent);
-- a **p-value** for rho = 0 from Student's t with an *effective* number of days: the
-  autocorrelations of the two rank series at lags 1-``MAX_LAG_DAYS`` shrink ``n`` as Pyper
-  & Peterman (1998) describe. HRV drifts over weeks and training comes in blocks: a plain
-  p-value would count a month of one habit as thirty independent experiments;
-- the **Benjamini-Hochberg adjusted p-value** across all of the member's tests (every driver
-  on both outcomes), and ``is_finding`` only where it is below ``ALPHA``.
-
-Fewer than ``MIN_DAYS`` paired days: nothing is estimated (status ``insufficient_data``), so
-a short history yields no findings rather than noise. These are associations in one
-person's observational data, not causes: late nights fall on weekends, hard days bring
-long workouts; the table reports each driver alone.
+Days are autocorrelated (HRV drifts for weeks, training comes in blocks), so the intervals come from a
+moving-block bootstrap and the p-values use an effective number of days; these are associations, not causes.
 """
 
 from __future__ import annotations

@@ -1,8 +1,4 @@
-"""The recovery drivers for people: the findings as a Markdown table and a heat map of the effects (PNG).
-
-matplotlib is imported inside the function with the non-interactive Agg backend, as in
-:mod:`whoop_dagster.defs.ml.report`.
-"""
+"""The recovery drivers for people: the findings as a Markdown table and a heat map of the effects (PNG)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""The dbt models as Dagster assets (``@dbt_assets``), and the ``dbt`` resource.
+"""The dbt models as one ``@dbt_assets`` multi-asset (dbt tests as checks), and the ``dbt`` resource.
 
-Factories, cached per dbt target: importing this module builds nothing. Building the assets reads
-the prepared manifest (under ``dagster dev`` it is prepared first). Every dbt test becomes an
-asset check, and error-severity tests are *blocking*: ``dbt build`` skips everything downstream
-of a failed one inside the run, the step then fails, so downstream Dagster assets (ML) do not run
-either, and later automation waits until the check passes again.
+Factories cached per dbt target: importing builds nothing; building reads the prepared manifest.
 """
 
 # No `from __future__ import annotations` here: Dagster reads the asset function's annotations

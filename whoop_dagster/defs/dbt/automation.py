@@ -1,16 +1,6 @@
 """When dbt assets run: their automation conditions and the sensor that evaluates them.
 
-Raw assets are daily-partitioned; dbt models are not. ``AutomationCondition.eager()`` maps
-an unpartitioned asset onto *every* partition of a partitioned parent, so its
-``~any_deps_missing()`` clause stays true while any single raw day is missing — a day with no
-workouts that was never loaded, or today's partition before its first load — and the model
-would never run. :func:`dbt_model_condition` keeps eager's semantics but ignores *missing
-partitions* of the partitioned raw parents (an update of any raw day still triggers), and adds
-``all_deps_blocking_checks_passed()`` so a model whose parent failed a blocking dbt test is not
-rebuilt by later automation either. Missing models (a fresh deployment) are built once their
-parents are there, and nodes without parents (``dim_date``, seeds) rebuild daily.
-``whoop_dagster_tests/dbt/test_automation.py`` proves each of these against the real
-evaluation engine.
+``eager()`` alone would never run a model while any day of a partitioned raw parent is missing.
 """
 
 from __future__ import annotations

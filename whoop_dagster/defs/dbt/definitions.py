@@ -7,11 +7,7 @@ from whoop_dagster.defs.dbt.automation import build_automation_sensor
 
 
 def build_dbt_definitions(target: str | None = None) -> dg.Definitions:
-    """The dbt assets (with their checks), the ``dbt`` resource and the automation sensor.
-
-    ``target`` defaults to :func:`whoop_dagster.environment.dbt_target` (``local``, ``branch``,
-    ``prod`` or ``ci``).
-    """
+    """The dbt assets (with their checks), the ``dbt`` resource and the automation sensor for a dbt target."""
     return dg.Definitions(
         assets=[build_dbt_assets(target)],
         sensors=[build_automation_sensor()],

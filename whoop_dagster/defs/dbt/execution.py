@@ -1,10 +1,4 @@
-"""The dbt step: ``dbt build`` through dagster-dbt, with row counts and column types on every model.
-
-dagster-dbt turns what Dagster selected into dbt's ``--select`` and dbt's events into the step's
-outputs and check results. dbt's non-zero exit (a failed error-severity test) fails the step
-after every event was reported, so blocking checks stop downstream assets, and ``dbt build``
-itself skips the models below a failed test.
-"""
+"""The dbt step: ``dbt build`` through dagster-dbt, with row counts and column types on every model."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""The dbt project ``whoop_dbt`` as a dagster-dbt :class:`~dagster_dbt.DbtProject`.
-
-Prepare its manifest with ``dagster-dbt project prepare-and-package --file
-whoop_dagster/defs/dbt/project.py`` (``make prepare``, CI, the deploy workflow); under
-``dagster dev`` :meth:`~dagster_dbt.DbtProject.prepare_if_dev` does it when the definitions load.
-"""
+"""The dbt project ``whoop_dbt`` as a dagster-dbt :class:`~dagster_dbt.DbtProject`, and its prepared manifest."""
 
 from __future__ import annotations
 

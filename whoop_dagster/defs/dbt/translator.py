@@ -1,17 +1,6 @@
-"""The one place of the dbt layer rules: how each dbt node becomes a Dagster asset.
+"""The one place of the dbt layer rules: key, group, owners, kinds, freshness and automation of each node.
 
-- **Layer** of a node: its folder under ``models/`` (``staging``, ``intermediate``, ``marts``,
-  ``metrics``); seeds belong to ``staging`` and snapshots to ``intermediate``. A new model needs
-  nothing but its folder.
-- **Key** ``[layer, name]`` (``staging/stg_cycle``, ``marts/fact_sleep``); sources keep
-  dagster-dbt's ``[source_name, table]``, i.e. ``raw/cycle``: the raw assets' keys.
-- **Group** = layer, **owners** per layer, **kinds** ``{dbt, duckdb|snowflake}`` from the target.
-- **Freshness**: a time window per layer (raw data arrives daily; each layer allows a little more).
-- **Automation**: :func:`~whoop_dagster.defs.dbt.automation.dbt_model_condition` for nodes with
-  parents, :func:`~whoop_dagster.defs.dbt.automation.dbt_root_condition` for those without
-  (``dim_date``, seeds), which nothing upstream would ever trigger.
-- **Descriptions** and code versions are dagster-dbt's (the model's description and its SQL), and
-  every dbt test is an asset check, blocking when its severity is ``error``.
+A node's layer is its folder under ``models/`` (seeds: ``staging``, snapshots: ``intermediate``).
 """
 
 from __future__ import annotations
@@ -81,7 +70,7 @@ def layer_of(props: Mapping[str, Any]) -> str:
 
 
 class WhoopDbtTranslator(DagsterDbtTranslator):
-    """The layer rules above, for one warehouse.
+    """The layer rules, for one warehouse.
 
     ``warehouse_kind`` is ``duckdb`` or ``snowflake`` (from the dbt target);
     ``partitioned_sources`` are the daily-partitioned raw assets, whose missing days must not

@@ -1,4 +1,1 @@
-"""The ML area: next-day recovery forecast, recovery anomaly flags and tonight's sleep forecast (schema ``ml``).
-
-scikit-learn and matplotlib are imported only inside the asset bodies.
-"""
+"""The ML area: next-day recovery forecast, recovery anomaly flags and tonight's sleep forecast (schema ``ml``)."""

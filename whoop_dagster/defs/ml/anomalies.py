@@ -1,26 +1,7 @@
 """Unusual days in the recovery vitals: robust z-scores against a trailing personal baseline (pandas only).
 
-For each vital (HRV, resting heart rate, respiratory rate, skin temperature, SpO2) and each
-day ``t``, the baseline is the member's median over the ``BASELINE_DAYS`` days *before*
-``t`` and the scale is their MAD (x 1.4826, so it estimates a standard deviation for normal
-data). The day's robust z-score is ``(value - median) / scale``. Median and MAD ignore the
-occasional outlier in the baseline itself, and the window excludes day ``t``, so a sick day
-cannot hide itself by moving its own baseline.
-
-A day is flagged when one vital is extreme (``|z| >= Z_EXTREME``) or when at least two are
-clearly off together (``|z| >= Z_CONCORDANT``): illness, alcohol or altitude move several
-vitals at once by amounts that are each unremarkable alone. ``anomaly_score`` is the
-root-sum-square of the day's z-scores (a distance from the member's normal, larger = more
-unusual), ``drivers`` the vitals at or over ``Z_CONCORDANT`` with their signed z.
-
-Measured on 200 emulated days (marts built by dbt, ``test_anomalies.py``): no ordinary day is
-flagged, and a simulated one-day fever (+0.9 C skin temperature, +5 bpm RHR, -30% HRV,
-+0.8 breaths/min) is flagged on 7 of the 12 days it is injected.
-
-Why not IsolationForest: it would be fitted on the whole history, so a day's score would
-depend on days after it; it does not say *which* vital was unusual; and a fixed contamination
-rate flags a fixed share of days however healthy the member is. The z-scores have none of
-these problems and read directly ("RHR 4.1 MADs above the 60-day median").
+The baseline (median and MAD of the days *before* ``t``) excludes the day, so a sick day cannot hide
+itself by moving its own baseline; the z-scores also say which vital was unusual.
 """
 
 from __future__ import annotations
@@ -30,7 +11,6 @@ from typing import TYPE_CHECKING
 from whoop_dagster.defs.ml.features import VITALS
 
 if TYPE_CHECKING:
-    # numpy and pandas are imported by the functions that compute: the definitions load without them.
     import numpy as np
     import pandas as pd
 

@@ -1,14 +1,6 @@
-"""The ML assets: ``ml/recovery_forecast`` and ``ml/recovery_anomalies``, written to schema ``ml``.
+"""The ML assets ``ml/recovery_forecast`` and ``ml/recovery_anomalies``, and the shared forecast publishing.
 
-Both read the dbt marts through the ``warehouse`` resource and declare them as ``deps`` (so
-lineage, automation and blocking dbt tests apply), and return a DataFrame that the
-``warehouse_io_manager`` stores as the table ``ml.<name>`` of the same warehouse
-(dagster-duckdb-pandas locally, dagster-snowflake-pandas in branch and prod), so
-``defs.load_asset_value(FORECAST_KEY)`` and downstream assets read it back as a DataFrame.
-Both run in the ``warehouse_writer`` pool: locally they open the same DuckDB file as dbt.
-
-Nothing heavy at import: numpy, pandas, scikit-learn and matplotlib are imported inside the
-functions the asset bodies call, so loading the definitions needs none of them.
+numpy, pandas, scikit-learn and matplotlib are imported inside the functions the asset bodies call.
 """
 
 # No `from __future__ import annotations`: Dagster reads the asset functions' annotations

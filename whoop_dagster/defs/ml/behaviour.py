@@ -1,16 +1,6 @@
 """A member's days as the behaviour models see them: load, training intensity, naps, sleep, recovery (pandas only).
 
-One row per member and physiological day ``d`` (``date_day`` of the marts) on a complete
-calendar. Day ``d``'s *night* is the main sleep that ended on the morning of ``d`` (the marts
-date a sleep by the day its cycle begins, the day the member wakes into); day ``d``'s *load*
-(strain, workouts, naps) accumulates after that sleep, until the next night begins. So:
-
-- the sleep forecast predicts night ``d + 1`` from day ``d`` and the nights up to ``d``;
-- the recovery drivers relate day ``d``'s load and night ``d + 1`` to the recovery and HRV
-  measured on waking on ``d + 1``.
-
-Both the sleep-performance forecast (``ml``) and the recovery drivers (``analysis``) read
-their marts through :func:`read_behaviour_marts` and build on :func:`behaviour_daily`.
+Day ``d``'s night is the main sleep that ended on the morning of ``d``; its load accumulates after that sleep.
 """
 
 from __future__ import annotations
@@ -21,7 +11,6 @@ from typing import TYPE_CHECKING
 from whoop_dagster.defs.ml.features import complete_calendar
 
 if TYPE_CHECKING:
-    # numpy and pandas are imported by the functions that compute: the definitions load without them.
     import pandas as pd
 
     from whoop_dagster.warehouse import WarehouseResource

@@ -1,18 +1,6 @@
-"""The quality gate of the recovery forecast: a blocking asset check that the asset evaluates itself.
+"""The forecasts' quality gate: a blocking asset check that the asset evaluates itself, before it writes.
 
-Why the asset yields the check instead of a separate ``@asset_check``: a separate check runs
-*after* the asset's IO manager has written ``ml.recovery_forecast``, so a bad model's rows
-would already be in the warehouse — readable by every dashboard — when the check fails;
-"blocking" would only stop assets downstream. Here the gate is evaluated on the backtest
-before anything is written:
-
-- gate passes: the asset yields the passed check result, then its output; the IO manager
-  replaces the table.
-- gate fails: the asset yields the failed check result (recorded, visible in the UI, with the
-  numbers) and raises :class:`ForecastGateFailed`. No output is produced, so the IO manager
-  never runs: ``ml.recovery_forecast`` keeps the last model that passed. The run fails, which
-  alerts (run-failure notifications), nothing downstream of the asset runs in that run, and
-  the check being blocking keeps automation from building downstream assets on top of it.
+A separate ``@asset_check`` would run after the IO manager had already published a bad model's rows.
 """
 
 from __future__ import annotations

@@ -8,9 +8,5 @@ from whoop_dagster.warehouse import WarehouseResource
 
 
 def build_ml_definitions(warehouse: WarehouseResource) -> dg.Definitions:
-    """``ml/recovery_forecast``, ``ml/recovery_anomalies`` and ``ml/sleep_performance_forecast``, with their checks.
-
-    They read the marts through the ``warehouse`` resource and return DataFrames that the
-    ``warehouse_io_manager`` resource stores as ``ml.<name>``; the code location provides both.
-    """
+    """The three ML assets with their checks; they need the ``warehouse`` and ``warehouse_io_manager`` resources."""
     return dg.Definitions(assets=[*build_ml_assets(warehouse.kind), build_sleep_forecast_asset(warehouse.kind)])

@@ -1,15 +1,7 @@
 """Daily features for the recovery forecast and the anomaly flags, from the dbt marts (pandas only).
 
-Timing — what is known when. Day ``t`` is a physiological day (``date_day`` of the marts):
-its recovery, HRV, RHR, SpO2, skin temperature and respiratory rate are measured on waking
-(the morning of ``t``), its sleep is the night that ended that morning, its strain, workouts
-and naps accumulate until the next sleep begins. The forecast of day ``t + 1``'s recovery is
-made on the evening of ``t``: a feature row of day ``t`` uses the marts' rows of days ``<= t``
-only, and every rolling window ends at ``t``. Nothing of night ``t + 1`` (its sleep, the
-recovery scored from it) is a feature; the calendar of the target day is (it is known ahead).
-
-Every series is put on a complete daily calendar per member before shifting or rolling, so
-"the previous day" and "the last 7 days" are calendar days even when the marts have gaps.
+A feature row of day ``t`` is made on the evening of ``t``: it uses the marts' rows of days ``<= t`` only,
+each series on a complete daily calendar, so "the last 7 days" are calendar days even across gaps.
 """
 
 from __future__ import annotations
@@ -19,7 +11,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    # numpy and pandas are imported by the functions that compute: the definitions load without them.
     import pandas as pd
 
     from whoop_dagster.warehouse import WarehouseResource

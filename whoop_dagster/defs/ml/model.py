@@ -1,15 +1,6 @@
-"""The next-day recovery model, its time-ordered backtest and its baselines.
+"""The next-day recovery model, its rolling-origin backtest and its baselines (scikit-learn inside functions).
 
-scikit-learn is imported inside the functions that need it, never at module import: loading
-the code location must not pay for it (``whoop_dagster_tests/defs/ml/test_imports.py``).
-
-Evaluation is a rolling-origin (expanding-window) backtest and nothing else: the days are cut
-into consecutive test blocks; the model of a block is fitted only on rows whose *target* day
-is on or before the block's first *feature* day — everything that was known on the evening
-the first forecast of the block was made — and predicts the block. Concatenated, the blocks
-give one honest out-of-sample prediction per day after the warm-up period. Never a random
-split: neighbouring days share rolling features and the HRV baseline drifts, so a shuffled
-split would score the model on days it has, in effect, already seen.
+Never a random split: neighbouring days share rolling features, so a shuffled split would test on seen days.
 """
 
 from __future__ import annotations
@@ -24,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from whoop_dagster.defs.ml.features import FEATURES
 
 if TYPE_CHECKING:
-    # numpy and pandas are imported by the functions that compute: the definitions load without them.
     import numpy as np
     import pandas as pd
 

@@ -1,9 +1,4 @@
-"""Pictures for the asset metadata: predicted vs actual over time, as markdown with a PNG.
-
-Dagster has no image metadata type; a base64 PNG inside ``MetadataValue.md`` renders in the
-UI. matplotlib is imported inside the function, with the non-interactive Agg backend, so
-neither loading the definitions nor a headless run worker ever touches a display.
-"""
+"""Pictures for the asset metadata: predicted vs actual over time, a base64 PNG inside ``MetadataValue.md``."""
 
 from __future__ import annotations
 

@@ -1,15 +1,6 @@
 """Features for the coming night's sleep performance, known the evening before (pandas only).
 
-A row of day ``t`` (see :mod:`whoop_dagster.defs.ml.behaviour` for what a day holds) is
-made on the evening of ``t`` and predicts night ``t + 1`` — the sleep the member is about
-to begin, dated ``t + 1`` in the marts like every sleep. It uses day ``t``'s load (strain,
-workouts, naps), the nights up to ``t`` (last night's performance, need, debt and
-bedtime; their 3- and 7-night means, trend and spread) and the calendar of the coming
-night. Nothing of night ``t + 1`` is a feature. The label is that night's performance.
-
-The rows have the shape the recovery forecast's backtest expects (``feature_date``,
-``target_date``, ``target``, ``persistence``, ``mean_7d``), so the same rolling-origin
-backtest, final fit and gate apply unchanged (:mod:`whoop_dagster.defs.ml.model`).
+Rows have the shape the recovery forecast's backtest expects, so the same backtest, fit and gate apply.
 """
 
 from __future__ import annotations

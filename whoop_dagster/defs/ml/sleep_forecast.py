@@ -1,17 +1,6 @@
 """``ml/sleep_performance_forecast``: tonight's sleep performance (%), predicted the evening before.
 
-Same recipe and standard as ``ml/recovery_forecast`` (:mod:`whoop_dagster.defs.ml.assets`):
-features known on the evening of day ``t`` (:mod:`~whoop_dagster.defs.ml.sleep_features`), a
-rolling-origin backtest scored against persistence (tonight = last night) and the 7-night
-mean in the same run, the blocking gate evaluated before anything is written, and a table of
-one row per night (actual, out-of-sample prediction, error, both baselines) plus tonight's
-forecast row per member.
-
-The estimator is the ridge pipeline of the recovery forecast with a stronger penalty (sleep
-performance is noisier night to night than recovery is day to day: on 90 emulated days the
-weaker penalty lost to the 7-night mean more often) whose predictions are capped at 100 %,
-the ceiling WHOOP itself puts on sleep performance; the gate still rejects any prediction
-below 0 or not finite.
+The recovery forecast's recipe and gate, with a stronger ridge penalty and predictions capped at 100 %.
 """
 
 # No `from __future__ import annotations`: Dagster reads the asset function's annotations.

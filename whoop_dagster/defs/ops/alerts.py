@@ -1,24 +1,6 @@
-"""Run-failure alerts: one message per failed run to a Slack-compatible incoming webhook.
+"""Run-failure alerts: one message per failed run to a Slack-compatible webhook (``WHOOP_ALERT_WEBHOOK_URL``).
 
-``run_failure_alert_sensor`` watches every job of this code location (asset jobs,
-backfills and ad-hoc materializations included) and, when ``WHOOP_ALERT_WEBHOOK_URL``
-is set, posts ``{"text": ...}`` — the shape Slack, Mattermost, Rocket.Chat and
-Discord's ``/slack`` endpoints accept. The message names the job, the run id, each
-failed step with a one-line error summary, and a link to the run in the UI.
-
-When the failure is the WHOOP refresh token being rejected (a ``WhoopAuthError``
-whose message carries the hint "Run `whoop-dagster auth`"), the message says so
-and gives the command that fixes it: refresh-token health is an alert, not a log
-line someone has to find.
-
-Rules this module keeps:
-
-- The environment is read when the sensor evaluates, never at import.
-- Nothing secret leaves the process: error texts go through the project's redactor
-  (:mod:`whoop_dagster.whoop_api.redaction`) and the webhook URL — itself a credential
-  for Slack — is never logged.
-- One HTTP attempt with a timeout. A failed post is logged on the tick and the
-  sensor moves on: raising would make the daemon retry the same run every tick.
+Error texts go through the project's redactor and the webhook URL, itself a credential, is never logged.
 """
 
 from __future__ import annotations
@@ -311,6 +293,7 @@ def build_run_failure_alert_sensor() -> dg.SensorDefinition:
         try:
             status = post_to_webhook(webhook_url, alert.payload)
         except AlertDeliveryError as err:
+            # Logged, not raised: raising would make the daemon retry the same run on every tick.
             context.log.warning(f"could not post the failure alert for run {run_id}: {err}")
             return None
         context.log.info(

@@ -1,14 +1,6 @@
-"""Volume alerts: a message when a raw volume check flags consecutive days.
+"""Volume alerts: one message per streak of two or more consecutive days a raw volume check flagged.
 
-One odd day is often noise (a strap left on its charger overnight, a sync that came late);
-the same finding on two or more consecutive days is a pattern someone should look at: the
-strap is off, a load keeps failing, a device syncs everything twice. ``raw_volume_alert_sensor``
-reads the latest evaluation of each warn-severity volume check of the raw tables
-(``records_on_every_completed_day``, ``plausible_records_per_day``) and posts every new
-streak of at least two consecutive flagged days to the run-failure webhook
-(``WHOOP_ALERT_WEBHOOK_URL``), once: its cursor remembers the streaks it posted (a streak
-that grows is the same streak). Without a webhook it skips and posts the streaks once one is
-set; a failed post is retried on the next tick.
+One odd day is noise; a streak (strap off, a failing load, a device syncing twice) is worth a message.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""One raw asset per WHOOP endpoint, all built by one factory from the registry.
+"""One raw asset per WHOOP endpoint, built by one factory from the registry.
 
-Collections are daily-partitioned with a single-run backfill policy: a range of
-any length is one run and one paginated API pass, and each day's rows replace
-that day's slice of ``raw.<endpoint>`` in one transaction. Profile and body
-measurement are unpartitioned and replaced whole.
+Collections load a partition range in one run and one API pass and replace its days in one transaction.
 """
 
 import warnings

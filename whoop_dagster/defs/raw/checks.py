@@ -1,9 +1,6 @@
 """Data-quality checks on the raw tables, built per endpoint from the registry.
 
-Blocking checks (``build_raw_checks``): ids unique, required fields present, score states
-and ranges as documented; a failure stops dbt and the ML assets downstream in the run.
-Volume checks (``build_volume_checks``, warn only): completed days with no record where the
-member normally has one, and days with more records than a body produces (``volume``).
+Blocking checks (ids, required fields, score states and ranges) and warn-only volume checks (``volume``).
 """
 
 # No `from __future__ import annotations`: Dagster reads the check function's annotations. The

@@ -1,8 +1,4 @@
-"""Sensor cursors and tick planning (pure logic, no Dagster).
-
-The cursor replaces the old ``pipeline_state`` table: it holds the highest
-``updated_at`` a sensor has requested a run for.
-"""
+"""Sensor cursors (the highest ``updated_at`` requested so far) and tick planning: pure logic, no Dagster."""
 
 from __future__ import annotations
 

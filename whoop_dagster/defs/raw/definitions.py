@@ -11,11 +11,7 @@ from whoop_dagster.defs.raw.sensors import build_raw_sensors
 
 
 def build_raw_definitions(warehouse_kind: str, demo_mode: bool) -> dg.Definitions:
-    """The six raw assets (daily partitions from the environment's start date) with their checks and triggers.
-
-    ``warehouse_kind`` (``duckdb`` or ``snowflake``) labels the assets; ``demo_mode`` sets how often the
-    sensors poll.
-    """
+    """The six raw assets with their checks, sensors and schedule; ``demo_mode`` sets how often sensors poll."""
     partitions_def = daily_partitions_def()
     return dg.Definitions(
         assets=build_raw_assets(partitions_def, warehouse_kind),

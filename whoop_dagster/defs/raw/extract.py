@@ -1,9 +1,6 @@
-"""Extraction of one endpoint's records for a range of daily partitions.
+"""Extraction of one endpoint's records for a range of daily partitions: plain functions over a WHOOP client.
 
-Plain functions over a WHOOP client; the Dagster asset only wires them to the
-run's partition range and the warehouse. One paginated pass over the whole
-window serves every day in it (single-run backfills), each record is placed in
-exactly one partition, and the neighbours' overlap the API returns is dropped.
+One paginated pass serves the whole range; each record lands in exactly one partition.
 """
 
 from __future__ import annotations

@@ -1,10 +1,4 @@
-"""Daily partitions of the raw collections and the windows they map to.
-
-A partition is a UTC day of a record's ``start`` (for recoveries, of their
-sleep's start). The API returns every record that overlaps a window, so a
-range of partitions maps to one API window, and each returned record is kept
-only by the partition it belongs to.
-"""
+"""Daily partitions of the raw collections: UTC days of a record's ``start`` (recoveries: of their sleep's)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""WHOOP records → rows of the raw warehouse tables (pure functions, no I/O).
+"""WHOOP records to rows of the raw warehouse tables (pure functions, no I/O).
 
-The raw tables keep, per record, its id column(s), ``user_id``, the timestamps
-the API gives, ``score_state``, the whole record as JSON text in ``payload``,
-and the audit columns ``_partition_date``, ``_extracted_at`` and ``_run_id``
-(see DESIGN.md). Typed columns exist for filtering and checks; downstream
-models read the typed values from ``payload``.
+Typed columns serve filters and checks; downstream models read the values from ``payload``.
 """
 
 from __future__ import annotations

@@ -8,10 +8,7 @@ from whoop_dagster.whoop_api.endpoints import SINGLE_OBJECT_ENDPOINTS
 
 
 def build_object_refresh_schedule() -> dg.ScheduleDefinition:
-    """A daily refresh of the unpartitioned profile and body measurement.
-
-    RUNNING by default, except in branch deployments (see :func:`~whoop_dagster.defs.raw.sensors.build_raw_sensors`).
-    """
+    """A daily refresh of the unpartitioned profile and body measurement (stopped in branch deployments)."""
     running = environment.current_deployment() is not environment.Deployment.BRANCH
     return dg.ScheduleDefinition(
         name="profile_refresh_schedule",

@@ -1,14 +1,7 @@
-"""Cursor sensors: one per partitioned endpoint, replacing the old ``pipeline_state`` table.
+"""Cursor sensors: one per partitioned endpoint, loading the partitions whose records changed.
 
-Each tick reads the recent window of its endpoint (the API filters on a
-record's time span, not on ``updated_at``, so late re-scores are only found by
-re-reading a lookback window), keeps the records updated after the cursor's
-high-water mark, and requests one run per contiguous range of the partitions
-that hold them. The run key carries the new high-water mark, so a retried tick
-never launches twice while a later re-score of the same day still runs.
-
-The cursor (JSON) moves only to what the tick requested; a tick that fails to
-read the API skips without touching it.
+The API filters on a record's time span, not on ``updated_at``: late re-scores are only found by re-reading
+a lookback window. The run key carries the new high-water mark, so a retried tick never launches twice.
 """
 
 import os

@@ -1,22 +1,6 @@
-"""Volume rules for the daily partitions (pure logic, no Dagster): empty days and impossible days.
+"""Volume rules for the daily partitions (pure logic, no Dagster): missing days and implausible days.
 
-* **Missing**: completed days with no record where the member normally has one. Everyone
-  wearing a WHOOP has a cycle around every moment and sleeps (and recovers) every day, so
-  for cycles, sleeps and recoveries each such day is missing, once the member has a week of
-  history. A day whose partition is empty still has its records when its neighbours' spans
-  account for it: cycles are contiguous, so a day that loaded cycles cover from midnight to
-  midnight lacks nothing (sleep onsets straddling UTC midnight, or a time-zone jump, leave
-  UTC days on which no cycle starts); a day some sleep overlaps saw the member sleep.
-  Workouts are not daily: a run of days without one is missing when the member's share of
-  days with a workout over the 56 days before it, shrunk toward one half by a day each way,
-  makes such a run rarer than one in a million (a member training on 80% of days: 9 days;
-  rarer runs would raise a false alarm every few years of every member's data).
-* **Implausible**: more records starting on one day than a body produces (more than 3
-  cycles, say), or records that cannot overlap and do (cycles, scored sleeps, the sleeps
-  two recoveries were scored from, scored workouts): the signature of a day synced twice.
-
-A day is *completed* once it ended ``SETTLE`` ago (by the caller's clock): records of a day
-keep arriving for a while after midnight (uploads, scoring).
+A day counts once it ended ``SETTLE`` ago: its records keep arriving for a while after midnight.
 """
 
 from __future__ import annotations
@@ -91,7 +75,11 @@ def _runs(days: Iterable[date]) -> list[list[date]]:
 
 
 def missing_days(days_with_records: set[date], first: date, last_completed: date, every_day: bool) -> list[date]:
-    """Completed days in ``first`` … ``last_completed`` with no record where one is normal (see module doc)."""
+    """Completed days in ``first`` … ``last_completed`` with no record where one is normal.
+
+    With ``every_day`` every such day; otherwise a run of empty days that the member's share of days
+    with records over the ``TRAILING_DAYS`` before it makes rarer than ``IMPROBABLE``.
+    """
     flagged: list[date] = []
     empty = [first + timedelta(days=i) for i in range((last_completed - first).days + 1)]
     empty = [day for day in empty if day not in days_with_records]
