@@ -149,7 +149,7 @@ def test_the_definitions_hold_the_dbt_resource_and_a_running_automation_sensor(d
 
 def test_importing_the_dbt_package_reads_no_manifest_and_builds_nothing():
     probe = (
-        "import whoop_dagster.defs.dbt; from dagster_dbt.dbt_manifest import read_manifest_path; "
+        "import whoop_dagster.defs.dbt.definitions; from dagster_dbt.dbt_manifest import read_manifest_path; "
         "print(read_manifest_path.cache_info().currsize)"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
