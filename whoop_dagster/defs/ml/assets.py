@@ -60,7 +60,7 @@ from whoop_dagster.defs.ml.model import (
     Backtest,
     ModelSpec,
     NotEnoughHistoryError,
-    build_estimator,
+    build_score_estimator,
     design_matrix,
     fit_final,
     permutation_importances,
@@ -108,7 +108,7 @@ def model_spec(config: ForecastConfig) -> ModelSpec:
 
 def estimator_factory(spec: ModelSpec) -> Any:
     """A zero-argument factory of fresh estimators for ``spec`` (tests replace this to sabotage the model)."""
-    return lambda: build_estimator(spec)
+    return lambda: build_score_estimator(spec)
 
 
 def mart_asset_keys(models: Sequence[str] = MART_MODELS) -> dict[str, dg.AssetKey]:
