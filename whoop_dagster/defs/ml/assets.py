@@ -417,6 +417,8 @@ def anomaly_table(scores: "pd.DataFrame") -> "pd.DataFrame":
     table["user_id"] = table["user_id"].astype("int64")
     table["date_day"] = pd.to_datetime(table["date_day"]).dt.date
     table["model_version"] = METHOD_VERSION
+    # A text column even when no day is flagged (all null): the warehouse types it from the frame.
+    table["drivers"] = table["drivers"].astype("string")
     return table[[name for name, _, _ in ANOMALY_COLUMNS_DOC]]
 
 
