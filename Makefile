@@ -2,14 +2,15 @@
 # WHOOP emulator) and `make test`. Both install what they need into .venv.
 SHELL := /bin/bash
 PYTHON ?= python3
-VENV := .venv
+# Another interpreter: `make test PYTHON=python3.13 VENV=.venv-3.13` (one venv per interpreter).
+VENV ?= .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 DAYS ?= 90
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install prepare run dev dashboard test e2e bench lint format home clean
+.PHONY: install prepare run dev dashboard test test-instants history-windows e2e bench lint format home clean
 
 install: $(INSTALLED)
 
@@ -52,6 +53,16 @@ dashboard: install prepare
 test: install prepare
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2 --dist loadfile -m "not e2e"
+
+## The tests that read "now" at every instant of whoop_dagster_tests/support/clock.py
+## (`make test-instants INSTANTS=leap-day-2358,new-year-0002` for some); `make test` runs them at one.
+test-instants: install prepare
+	$(BIN)/python scripts/test_at_instants.py $(if $(INSTANTS),--instants $(INSTANTS))
+
+## dbt built alone on each of 36 windows of a year of emulator history, as the main job would
+## load them on 36 dates (`make test` builds the same windows once, in one shared warehouse).
+history-windows: install prepare
+	$(BIN)/python scripts/check_history_windows.py --jobs 2
 
 ## `dagster dev` + GraphQL + headless Chromium against the state `make run` leaves.
 e2e: run

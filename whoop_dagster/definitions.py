@@ -15,7 +15,7 @@ from whoop_dagster.defs.dbt import build_dbt_definitions
 from whoop_dagster.defs.ml import build_ml_definitions
 from whoop_dagster.defs.ops import build_ops_definitions
 from whoop_dagster.defs.raw.assets import WAREHOUSE_POOL, build_raw_assets
-from whoop_dagster.defs.raw.checks import build_raw_checks
+from whoop_dagster.defs.raw.checks import build_raw_checks, build_volume_checks
 from whoop_dagster.defs.raw.partitions import daily_partitions_def
 from whoop_dagster.defs.raw.sensors import build_object_refresh_schedule, build_raw_sensors
 from whoop_dagster.jobs import build_pipeline_job
@@ -32,7 +32,7 @@ def build_definitions() -> dg.Definitions:
 
     raw = dg.Definitions(
         assets=build_raw_assets(partitions_def, warehouse.kind),
-        asset_checks=build_raw_checks(WAREHOUSE_POOL),
+        asset_checks=[*build_raw_checks(WAREHOUSE_POOL), *build_volume_checks(WAREHOUSE_POOL)],
         sensors=build_raw_sensors(partitions_def, demo_mode),
         schedules=[build_object_refresh_schedule()],
         jobs=[build_pipeline_job()],

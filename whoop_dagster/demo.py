@@ -22,6 +22,8 @@ from typing import Any, TextIO
 import dagster as dg
 
 from whoop_dagster import environment
+from whoop_dagster.clock import Clock, utc_now
+from whoop_dagster.defs.raw.partitions import DayRange
 from whoop_dagster.defs.raw.sensors import RANGE_END_TAG, RANGE_START_TAG
 from whoop_dagster.jobs import pipeline_job_from_definitions
 from whoop_dagster.pool_slots import release_abandoned_slots
@@ -90,7 +92,13 @@ def summarize(events: list[dg.DagsterEvent]) -> RunSummary:
     return summary
 
 
-def run_demo(days: int = 90, multiprocess: bool = False) -> int:
+def load_range(days: int, now: datetime) -> DayRange:
+    """What the main job loads at ``now``: the last ``days`` UTC days, today included, not before the start date."""
+    today = now.astimezone(timezone.utc).date()
+    return DayRange(max(environment.start_date(today), today - timedelta(days=days - 1)), today)
+
+
+def run_demo(days: int = 90, multiprocess: bool = False, clock: Clock = utc_now) -> int:
     """Run the pipeline job for the last ``days`` days (today included); 0 on success.
 
     The terminal gets one line per finished step, warnings, errors in full and the summary;
@@ -98,9 +106,9 @@ def run_demo(days: int = 90, multiprocess: bool = False) -> int:
     file under ``DAGSTER_HOME/logs``, whose path it prints first and last.
     """
     ensure_dagster_home()
-    now = datetime.now(timezone.utc)
-    today = now.date()
-    first = max(environment.start_date(today), today - timedelta(days=days - 1))
+    now = clock()
+    loaded = load_range(days, now)
+    first, today = loaded.first, loaded.last
     mode = "demo mode (built-in WHOOP emulator)" if environment.is_demo_mode() else "the WHOOP API"
     log_path = run_log_path(environment.dagster_home(), now)
     log_path.parent.mkdir(parents=True, exist_ok=True)

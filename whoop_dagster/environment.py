@@ -12,6 +12,8 @@ from datetime import date, timedelta
 from enum import Enum
 from pathlib import Path
 
+from whoop_dagster.clock import utc_today
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -72,11 +74,12 @@ def token_store_path() -> Path:
 
 
 def start_date(today: date | None = None) -> date:
-    """The first daily partition: ``WHOOP_START_DATE`` or two years before today."""
+    """The first daily partition: ``WHOOP_START_DATE`` or two years before ``today`` (default: the UTC date)."""
     configured = os.getenv("WHOOP_START_DATE", "").strip()
     if configured:
         return date.fromisoformat(configured)
-    today = today or date.today()
+    # The UTC date, like the partitions: the machine's local date is a day off for hours around midnight.
+    today = today or utc_today()
     return today - timedelta(days=730)
 
 

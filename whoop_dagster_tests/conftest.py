@@ -12,8 +12,31 @@ from filelock import FileLock
 
 from whoop_dagster import environment
 from whoop_dagster.defs.dbt.project import PREPARE_COMMAND, SOURCE_DBT_PROJECT_DIR, dbt_project, manifest_is_stale
+from whoop_dagster_tests.support.clock import DEFAULT_INSTANT, ENV_VAR, INSTANTS, parse_instant
 
 BIN = Path(sys.executable).parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--now",
+        default=None,
+        help=f"the instant time-sensitive tests run at: ISO 8601 UTC or one of {', '.join(INSTANTS)} "
+        f"(sets ${ENV_VAR}; default {DEFAULT_INSTANT})",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``--now`` becomes ``WHOOP_TEST_NOW`` before any test module is imported (and in child processes)."""
+    instant = config.getoption("--now")
+    if instant:
+        os.environ[ENV_VAR] = parse_instant(instant).isoformat()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from whoop_dagster_tests.support.clock import frozen_now
+
+    return f"time-sensitive tests run at {frozen_now().isoformat()} (--now / ${ENV_VAR})"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -4,14 +4,40 @@ from __future__ import annotations
 
 import re
 import subprocess
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from whoop_dagster.demo import summarize
+from whoop_dagster.demo import load_range, summarize
 from whoop_dagster.run_progress import StepTally, step_line
+from whoop_dagster_tests.support.clock import frozen_now
 from whoop_dagster_tests.support.processes import BIN, user_env
+
+
+@pytest.mark.time_sensitive
+def test_the_main_job_loads_the_last_n_utc_days_up_to_today(monkeypatch):
+    monkeypatch.delenv("WHOOP_START_DATE", raising=False)
+    now = frozen_now()
+    days = load_range(90, now)
+    assert days.last == now.date()
+    assert days.days == 90
+
+
+@pytest.mark.time_sensitive
+def test_the_main_job_never_loads_before_the_start_date(monkeypatch):
+    now = frozen_now()
+    start = now.date() - timedelta(days=10)
+    monkeypatch.setenv("WHOOP_START_DATE", start.isoformat())
+    assert load_range(90, now).first == start
+
+
+def test_two_minutes_before_utc_midnight_today_is_still_the_utc_date():
+    # 18:58 in Bogotá, 12:58 the next day in Auckland: the range ends on the UTC date either way.
+    auckland = datetime(2024, 3, 1, 12, 58, tzinfo=timezone(timedelta(hours=13)))
+    days = load_range(2, auckland)
+    assert (days.first, days.last) == (date(2024, 2, 28), date(2024, 2, 29))
 
 
 def test_a_partitioned_step_line_counts_partitions_and_the_tables_rows():

@@ -1,5 +1,7 @@
 """The environment switch: one place decides local / branch / prod."""
 
+from datetime import date
+
 import pytest
 
 from whoop_dagster import environment
@@ -67,3 +69,13 @@ def test_prod_writes_to_whoop_unless_told_otherwise(monkeypatch):
     assert environment.snowflake_database() == "WHOOP"
     monkeypatch.setenv("SNOWFLAKE_DATABASE", "WHOOP_DEV")
     assert environment.snowflake_database() == "WHOOP_DEV"
+
+
+def test_without_whoop_start_date_history_begins_730_days_before_today(monkeypatch):
+    monkeypatch.delenv("WHOOP_START_DATE", raising=False)
+    assert environment.start_date(date(2024, 2, 29)) == date(2022, 3, 1)
+
+
+def test_whoop_start_date_wins_over_the_default(monkeypatch):
+    monkeypatch.setenv("WHOOP_START_DATE", "2023-05-01")
+    assert environment.start_date(date(2024, 2, 29)) == date(2023, 5, 1)

@@ -91,6 +91,12 @@ class EmulatorConfig:
             report WHOOP does this; it is unconfirmed, so it is off by default.
         recovery_effects: how behaviour moves recovery (:class:`RecoveryEffects`): plant or
             remove effects to test analyses against a known truth.
+        strap_off_days: physiological days (the dates members woke on) with no data at all,
+            as if the strap was off: no cycle, sleep, recovery or workout of those days exists
+            (the cycle before simply ends where the missing one would have begun).
+        duplicated_days: physiological days whose cycle, sleeps, recovery and workouts the API
+            serves twice, the copies under new ids with the same times and scores (what a
+            strap that synced a day twice looks like).
     """
 
     seed: int = 7
@@ -115,6 +121,8 @@ class EmulatorConfig:
     join_date: date | None = None
     block_default_user_agents: bool = False
     recovery_effects: RecoveryEffects = RecoveryEffects()
+    strap_off_days: tuple[date, ...] = ()
+    duplicated_days: tuple[date, ...] = ()
 
     def __post_init__(self) -> None:
         if self.days < 1:

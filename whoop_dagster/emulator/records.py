@@ -54,6 +54,9 @@ TIMELINE_ENDPOINTS = ("cycle", "sleep", "recovery", "workout")
 _MAX_SPAN_MS = 3 * MS_PER_DAY
 # How far past today's date the timeline is generated when it has to grow.
 _HORIZON_DAYS = 30
+# Copies of a duplicated day take ids this far above the originals' (cycle and v1 ids embed the
+# member index below 100 and the activity index below 400, so copies never collide).
+_COPY_ID_OFFSET = 500
 
 
 class Item:
@@ -216,6 +219,8 @@ class Dataset:
         #: clock forward never makes old records disappear.
         self.join_date: date = config.join_date or (clock.now().date() - timedelta(days=config.days))
         self._join = self.join_date.toordinal()
+        self._strap_off = frozenset(day.toordinal() for day in config.strap_off_days)
+        self._duplicated = frozenset(day.toordinal() for day in config.duplicated_days)
         self._lock = threading.RLock()
         self._timelines: dict[int, _Timeline] = {}
         self._manual: dict[tuple[str, int, str], list[int]] = {}
@@ -404,20 +409,33 @@ class Dataset:
             first = max(self._join, timeline.horizon + 1)
             last = needed + _HORIZON_DAYS
             for ordinal in range(first, last + 1):
+                if ordinal in self._strap_off:
+                    continue
                 self._add_day(timeline, user_index, ordinal)
+                if ordinal in self._duplicated:
+                    self._add_day(timeline, user_index, ordinal, copy=True)
             timeline.horizon = last
             timeline.finish()
         return timeline
 
-    def _add_day(self, timeline: _Timeline, user: int, ordinal: int) -> None:
-        """Add physiological day ``ordinal``'s cycle, sleeps, recovery and workouts."""
+    def _add_day(self, timeline: _Timeline, user: int, ordinal: int, *, copy: bool = False) -> None:
+        """Add physiological day ``ordinal``'s cycle, sleeps, recovery and workouts.
+
+        ``copy``: the same records again under new ids (``EmulatorConfig.duplicated_days``).
+        """
         phys = self.physiology
         member = phys.member(user)
         night, day = phys.night(user, ordinal), phys.daytime(user, ordinal)
         next_night = phys.night(user, ordinal + 1)
         offset = format_offset(night.offset_min)
-        cid = cycle_id(user, ordinal)
+        cid = cycle_id(user, ordinal) + (_COPY_ID_OFFSET if copy else 0)
         ckey = str(cid)
+
+        def activity_uuid(kind: str, index: int = 0) -> str:
+            return phys.activity_uuid(user, f"{kind}-copy" if copy else kind, ordinal, index)
+
+        def legacy_id(index: int) -> int:
+            return v1_id(user, ordinal, index) + (_COPY_ID_OFFSET if copy else 0)
 
         cycle_created = night.onset_ms + night.cycle_lag_ms
         progress = phys.cycle_progress(user, ordinal)
@@ -444,10 +462,10 @@ class Dataset:
             )
         )
 
-        sleep_id = phys.activity_uuid(user, "sleep", ordinal)
+        sleep_id = activity_uuid("sleep")
         sleep = self._activity_item(
             "sleep", sleep_id, night.onset_ms, night.wake_ms, night.sleep_timing, phys.sleep_score(user, ordinal),
-            {"id": sleep_id, "cycle_id": cid, "v1_id": v1_id(user, ordinal, 0), "user_id": member.user_id},
+            {"id": sleep_id, "cycle_id": cid, "v1_id": legacy_id(0), "user_id": member.user_id},
             {"timezone_offset": offset, "nap": False}, cycle_key=ckey,
         )  # fmt: skip
         timeline.add(sleep)
@@ -484,10 +502,10 @@ class Dataset:
         )
 
         if day.nap is not None:
-            nap_id = phys.activity_uuid(user, "nap", ordinal)
+            nap_id = activity_uuid("nap")
             nap = self._activity_item(
                 "sleep", nap_id, day.nap.start_ms, day.nap.end_ms, day.nap.timing, phys.nap_score(user, ordinal),
-                {"id": nap_id, "cycle_id": cid, "v1_id": v1_id(user, ordinal, 1), "user_id": member.user_id},
+                {"id": nap_id, "cycle_id": cid, "v1_id": legacy_id(1), "user_id": member.user_id},
                 {"timezone_offset": offset, "nap": True}, cycle_key=ckey,
             )  # fmt: skip
             timeline.add(nap)
@@ -495,13 +513,13 @@ class Dataset:
                 timeline.v1_ids[nap.fields["v1_id"]] = nap_id
 
         for workout in day.workouts:
-            workout_id = phys.activity_uuid(user, "workout", ordinal, workout.index)
+            workout_id = activity_uuid("workout", workout.index)
             tail: dict[str, Any] = {"timezone_offset": offset, "sport_name": workout.sport}
             if not is_v2_only(workout.start_ms):
                 tail["sport_id"] = SPORTS[workout.sport].sport_id
             item = self._activity_item(
                 "workout", workout_id, workout.start_ms, workout.end_ms, workout.timing, phys.workout_score(workout),
-                {"id": workout_id, "v1_id": v1_id(user, ordinal, workout.index), "user_id": member.user_id}, tail,
+                {"id": workout_id, "v1_id": legacy_id(workout.index), "user_id": member.user_id}, tail,
             )  # fmt: skip
             timeline.add(item)
             if "v1_id" in item.fields:

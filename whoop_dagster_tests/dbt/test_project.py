@@ -112,10 +112,13 @@ def test_dagster_dev_parses_again_after_a_model_changed(prepared_copy, monkeypat
     manifest = Path(prepared_copy.manifest_path)
     model = Path(prepared_copy.project_dir) / "models" / "staging" / "stg_cycle.sql"
     model.write_text(model.read_text() + "\n-- edited\n")
-    later = manifest.stat().st_mtime + 10
-    os.utime(model, (later, later))
+    # Date the manifest before the edit rather than the model after it: a model dated in the
+    # future would stay newer than the manifest dbt writes now, and the project would stay stale.
+    edited_at = model.stat().st_mtime
+    os.utime(manifest, (edited_at - 10, edited_at - 10))
+    assert manifest_is_stale(prepared_copy)
     prepared_copy.prepare_if_dev()
-    assert manifest.stat().st_mtime >= later - 10
+    assert manifest.stat().st_mtime > edited_at - 10
     assert not manifest_is_stale(prepared_copy)
     parsed = json.loads(manifest.read_text())
     assert "-- edited" in parsed["nodes"]["model.whoop_dbt.stg_cycle"]["raw_code"]

@@ -201,3 +201,56 @@ def test_the_served_records_carry_the_configured_effects():
     ]
     assert all(a <= b for a, b in lower)
     assert sum(a < b for a, b in lower) > 5
+
+
+def _of_day(emu: Emulator, day: date) -> dict[str, list[dict]]:
+    """Records of physiological day ``day``: cycle ids embed its ordinal; activities follow their cycle."""
+    cycles = {c["id"] for c in emu.dataset.records("cycle") if c["id"] // 1000 == day.toordinal()}
+    sleeps = [s for s in emu.dataset.records("sleep") if s["cycle_id"] in cycles]
+    return {
+        "cycle": [c for c in emu.dataset.records("cycle") if c["id"] in cycles],
+        "sleep": sleeps,
+        "recovery": [r for r in emu.dataset.records("recovery") if r["cycle_id"] in cycles],
+    }
+
+
+_IDS = ("id", "cycle_id", "sleep_id", "v1_id")
+
+
+def _without_ids(record: dict) -> str:
+    return json.dumps({k: v for k, v in record.items() if k not in _IDS}, sort_keys=True)
+
+
+def test_on_strap_off_days_nothing_exists_and_the_days_around_are_untouched():
+    off = (NOW.date() - timedelta(days=9), NOW.date() - timedelta(days=8))
+    plain = Emulator(EmulatorConfig(seed=7, days=30, now=NOW))
+    gapped = Emulator(EmulatorConfig(seed=7, days=30, now=NOW, strap_off_days=off))
+    for day in off:
+        assert all(not records for records in _of_day(gapped, day).values())
+        assert all(records for records in _of_day(plain, day).values())
+    kept = {w["id"] for w in gapped.dataset.records("workout")}
+    assert {w["id"] for w in plain.dataset.records("workout")} - kept == {
+        plain.dataset.physiology.activity_uuid(0, "workout", day.toordinal(), w.index)
+        for day in off
+        for w in plain.dataset.physiology.daytime(0, day.toordinal()).workouts
+    }
+    for day in (off[0] - timedelta(days=1), off[-1] + timedelta(days=1)):
+        assert _of_day(gapped, day) == _of_day(plain, day)
+
+
+def test_a_duplicated_day_is_served_twice_under_new_ids_with_the_same_times_and_scores():
+    twice = NOW.date() - timedelta(days=6)
+    plain = Emulator(EmulatorConfig(seed=7, days=30, now=NOW))
+    doubled = Emulator(EmulatorConfig(seed=7, days=30, now=NOW, duplicated_days=(twice,)))
+    originals, both = _of_day(plain, twice), _of_day(doubled, twice)
+    for name, records in originals.items():
+        copies = [r for r in both[name] if r not in records]
+        assert len(copies) == len(records) > 0, name
+        assert sorted(map(_without_ids, copies)) == sorted(map(_without_ids, records))
+    copy_cycles = {c["id"] for c in both["cycle"]} - {c["id"] for c in originals["cycle"]}
+    copy_sleeps = {s["id"] for s in both["sleep"]} - {s["id"] for s in originals["sleep"]}
+    assert {s["cycle_id"] for s in both["sleep"] if s["id"] in copy_sleeps} == copy_cycles
+    assert all(r["sleep_id"] in copy_sleeps for r in both["recovery"] if r["cycle_id"] in copy_cycles)
+    assert len(doubled.dataset.records("workout")) - len(plain.dataset.records("workout")) == len(
+        plain.dataset.physiology.daytime(0, twice.toordinal()).workouts
+    )

@@ -53,9 +53,9 @@ def materialize_until_killed(spec: dict[str, Any]) -> None:
     import dagster as dg
 
     from whoop_dagster.defs.raw.assets import build_raw_assets
-    from whoop_dagster.defs.raw.partitions import daily_partitions_def
     from whoop_dagster.resources import WhoopApiResource
     from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
+    from whoop_dagster_tests.support.whoop import frozen_partitions_def
 
     class DiesBetweenDeleteAndInsert(DuckDBWarehouse):
         """Writes like the real warehouse, but the process dies inside the ``victim`` table's transaction."""
@@ -73,7 +73,7 @@ def materialize_until_killed(spec: dict[str, Any]) -> None:
 
     warehouse = DiesBetweenDeleteAndInsert(path=spec["duckdb_path"], victim=spec["victim"], marker=spec["marker"])
     result = dg.materialize(
-        build_raw_assets(daily_partitions_def(), "duckdb"),
+        build_raw_assets(frozen_partitions_def(), "duckdb"),
         resources={"whoop": WhoopApiResource(**spec["whoop"]), "warehouse": warehouse},
         selection="group:whoop_raw",
         tags=spec["tags"],

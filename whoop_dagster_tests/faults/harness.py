@@ -30,7 +30,7 @@ import dagster as dg
 import pytest
 
 from whoop_dagster.defs.raw.assets import build_raw_assets
-from whoop_dagster.defs.raw.partitions import DayRange, daily_partitions_def
+from whoop_dagster.defs.raw.partitions import DayRange
 from whoop_dagster.defs.raw.sensors import RANGE_END_TAG, RANGE_START_TAG
 from whoop_dagster.resources import WhoopApiResource
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
@@ -41,9 +41,9 @@ from whoop_dagster.whoop_api.errors import WhoopError
 from whoop_dagster.whoop_api.token_store import FileTokenStore
 from whoop_dagster_tests.faults.child import READY
 from whoop_dagster_tests.faults.summary import REPO_ROOT, SummaryRow
-from whoop_dagster_tests.support.whoop import days_ago, truth_by_partition
+from whoop_dagster_tests.support.whoop import days_ago, frozen_partitions_def, truth_by_partition
 
-RAW_ASSETS = build_raw_assets(daily_partitions_def(), "duckdb")
+RAW_ASSETS = build_raw_assets(frozen_partitions_def(), "duckdb")
 ALL_RAW = "group:whoop_raw"
 
 #: Days of history the emulator serves, and the partition range every run loads: more than

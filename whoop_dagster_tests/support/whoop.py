@@ -5,27 +5,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from whoop_dagster.defs.raw.rows import parse_timestamp
 from whoop_dagster.resources import WhoopApiResource
 from whoop_dagster.whoop_api.endpoints import SLEEP, Endpoint
-
-
-def frozen_now() -> datetime:
-    """A frozen emulator clock 30 hours behind the real one.
-
-    Sensors window on the real clock and partitions end today; tests that advance the
-    emulator by a day must stay within both.
-    """
-    return datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(hours=30)
+from whoop_dagster_tests.support.clock import frozen_now
 
 
 @contextmanager
 def emulator(days: int = 30, seed: int = 11, **config: Any) -> Iterator[Any]:
-    """A frozen-clock emulator on loopback, stopped afterwards."""
+    """An emulator on loopback with its clock frozen at the tests' instant, stopped afterwards."""
     from whoop_dagster.emulator import EmulatorConfig, run_emulator
 
     with run_emulator(EmulatorConfig(seed=seed, days=days, now=frozen_now(), **config), port=0) as emu:
@@ -81,7 +73,16 @@ def _as_date(value: Any) -> date:
 
 
 def days_ago(n: int) -> date:
+    """The UTC date ``n`` days before the tests' instant."""
     return (frozen_now() - timedelta(days=n)).date()
+
+
+def frozen_partitions_def() -> Any:
+    """The raw daily partitions as they are at the tests' instant (start date two years before it)."""
+    from whoop_dagster.clock import frozen_clock
+    from whoop_dagster.defs.raw.partitions import daily_partitions_def
+
+    return daily_partitions_def(frozen_clock(frozen_now()))
 
 
 def record_about_days_ago(emu: Any, endpoint_name: str, n: int) -> tuple[date, dict]:

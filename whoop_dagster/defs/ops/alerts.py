@@ -363,17 +363,11 @@ def build_run_failure_alert_sensor() -> dg.SensorDefinition:
     return run_failure_alert_sensor
 
 
-def build_ops_definitions() -> dg.Definitions:
-    """The operations definitions: the run-failure alert sensor."""
-    return dg.Definitions(sensors=[build_run_failure_alert_sensor()])
-
-
 __all__ = [
     "SENSOR_NAME",
     "AlertDeliveryError",
     "FailureAlert",
     "build_failure_alert",
-    "build_ops_definitions",
     "build_run_failure_alert_sensor",
     "needs_reauthorization",
     "post_to_webhook",

@@ -1,8 +1,9 @@
-"""Blocking data-quality checks on the raw tables, one check set per endpoint.
+"""Data-quality checks on the raw tables, built per endpoint from the registry.
 
-The rules come from the registry (id columns, required fields, documented
-score ranges), so every endpoint gets the same checks without copies. They
-are blocking: a failure stops dbt and the ML assets downstream in the run.
+Blocking checks (``build_raw_checks``): ids unique, required fields present, score states
+and ranges as documented; a failure stops dbt and the ML assets downstream in the run.
+Volume checks (``build_volume_checks``, warn only): completed days with no record where the
+member normally has one, and days with more records than a body produces (``volume``).
 """
 
 # No `from __future__ import annotations`: Dagster reads the check function's annotations. The
@@ -14,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
+from whoop_dagster.clock import Clock, utc_now
+from whoop_dagster.defs.raw import volume
 from whoop_dagster.defs.raw.tables import raw_asset_key, raw_table
 from whoop_dagster.warehouse import WarehouseResource
-from whoop_dagster.whoop_api.endpoints import COLLECTION_ENDPOINTS, ENDPOINTS, SCORE_STATES, Endpoint
+from whoop_dagster.whoop_api.endpoints import COLLECTION_ENDPOINTS, ENDPOINTS, SCORE_STATES, SLEEP, Endpoint
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -172,6 +175,112 @@ def _build_check_set(endpoint: Endpoint, pool: str) -> dg.AssetChecksDefinition:
                     "failing_records": dg.MetadataValue.int(len(offenders)),
                     "failing_record_ids": dg.MetadataValue.text(", ".join(offenders[:SAMPLE_SIZE])),
                 },
+            )
+
+    return _checks
+
+
+# --- volume ------------------------------------------------------------------------------------
+
+MISSING_DAYS_CHECK = "records_on_every_completed_day"
+IMPLAUSIBLE_DAYS_CHECK = "plausible_records_per_day"
+#: Metadata key of the days a volume check flags (comma-separated ISO dates); the alert sensor reads it.
+FLAGGED_DAYS = "flagged_days"
+
+
+def build_volume_checks(pool: str, clock: Clock = utc_now) -> list[dg.AssetChecksDefinition]:
+    """Two warn-severity volume checks per partitioned raw table; ``clock`` says which days are completed."""
+    return [_build_volume_check_set(endpoint, pool, clock) for endpoint in COLLECTION_ENDPOINTS]
+
+
+def read_spans(warehouse: WarehouseResource, endpoint: Endpoint) -> list[volume.Span]:
+    """Every row of ``raw.<endpoint>`` as a ``volume.Span`` (recoveries take their sleep's times)."""
+    import pandas as pd
+
+    table = raw_table(endpoint)
+    if not warehouse.table_exists(table):
+        return []
+    q = warehouse.quote
+    ids = " || '/' || ".join(f"CAST(r.{q(c)} AS VARCHAR)" for c in endpoint.id_columns)
+    if endpoint.partition_by_sleep:
+        sleeps = raw_table(SLEEP)
+        times = f"s.{q('start')} AS start_at, s.{q('end')} AS end_at"
+        source = f"{warehouse.qualified(table)} r"
+        if warehouse.table_exists(sleeps):
+            source += f" LEFT JOIN {warehouse.qualified(sleeps)} s ON s.{q('id')} = r.{q('sleep_id')}"
+        else:
+            times = "CAST(NULL AS TIMESTAMP) AS start_at, CAST(NULL AS TIMESTAMP) AS end_at"
+    else:
+        times = f"r.{q('start')} AS start_at, r.{q('end')} AS end_at"
+        source = f"{warehouse.qualified(table)} r"
+    frame = warehouse.read_frame(
+        f"SELECT {ids} AS record_id, r.{q('user_id')} AS user_id, r.{q('_partition_date')} AS day, {times}, "
+        f"r.{q('score_state')} AS score_state FROM {source}"
+    )
+
+    def moment(value: Any) -> Any:
+        return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+
+    return [
+        volume.Span(
+            record_id=str(row.record_id),
+            user_id=int(row.user_id),
+            day=pd.Timestamp(row.day).date(),
+            start=moment(row.start_at),
+            end=moment(row.end_at),
+            scored=row.score_state == "SCORED",
+        )
+        for row in frame.itertuples(index=False)
+    ]
+
+
+def _build_volume_check_set(endpoint: Endpoint, pool: str, clock: Clock) -> dg.AssetChecksDefinition:
+    key = raw_asset_key(endpoint)
+    rule = volume.RULES[endpoint.name]
+    specs = [
+        dg.AssetCheckSpec(
+            MISSING_DAYS_CHECK,
+            asset=key,
+            description="No completed UTC day lacks records where the member normally has them "
+            "(a run of empty days improbable at their usual rate).",
+        ),
+        dg.AssetCheckSpec(
+            IMPLAUSIBLE_DAYS_CHECK,
+            asset=key,
+            description=f"No day holds more than {rule.max_per_day} records, and no records overlap "
+            f"that cannot ({rule.no_overlap} {endpoint.name} records).",
+        ),
+    ]
+
+    @dg.multi_asset_check(name=f"raw_{endpoint.name}_volume_checks", specs=specs, pool=pool, can_subset=True)
+    def _checks(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+        spans = read_spans(warehouse, endpoint)
+        now = clock()
+        missing = sorted({day for days in volume.missing_days_by_user(spans, rule, now).values() for day in days})
+        implausible = volume.implausible_days(spans, rule)
+        findings = {
+            MISSING_DAYS_CHECK: (missing, "no record"),
+            IMPLAUSIBLE_DAYS_CHECK: (list(implausible), "implausible records"),
+        }
+        for check_key in context.selected_asset_check_keys:
+            days, what = findings[check_key.name]
+            metadata: dict[str, Any] = {
+                "rows_checked": dg.MetadataValue.int(len(spans)),
+                "last_completed_day": dg.MetadataValue.text(str(volume.last_completed_day(now))),
+                "flagged_day_count": dg.MetadataValue.int(len(days)),
+                FLAGGED_DAYS: dg.MetadataValue.text(", ".join(str(day) for day in days)),
+            }
+            if check_key.name == IMPLAUSIBLE_DAYS_CHECK and implausible:
+                sample = list(implausible.items())[:SAMPLE_SIZE]
+                lines = [f"| {day} | {'; '.join(reasons[:3])} |" for day, reasons in sample]
+                metadata["implausible_days"] = dg.MetadataValue.md("| day | why |\n|---|---|\n" + "\n".join(lines))
+            yield dg.AssetCheckResult(
+                asset_key=key,
+                check_name=check_key.name,
+                passed=not days,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=None if not days else f"{len(days)} day(s) of raw.{endpoint.name} with {what}",
+                metadata=metadata,
             )
 
     return _checks

@@ -15,6 +15,7 @@ from functools import cache
 import dagster as dg
 
 from whoop_dagster import environment
+from whoop_dagster.clock import Clock, utc_now, utc_today
 
 PARTITION_COLUMN = "_partition_date"
 
@@ -25,9 +26,13 @@ def _daily_partitions(start: date) -> dg.DailyPartitionsDefinition:
     return dg.DailyPartitionsDefinition(start_date=start.isoformat(), end_offset=1, timezone="UTC")
 
 
-def daily_partitions_def() -> dg.DailyPartitionsDefinition:
-    """UTC-daily partitions from ``WHOOP_START_DATE`` to today, inclusive."""
-    return _daily_partitions(environment.start_date(datetime.now(timezone.utc).date()))
+def daily_partitions_def(clock: Clock = utc_now) -> dg.DailyPartitionsDefinition:
+    """UTC-daily partitions from ``WHOOP_START_DATE`` (default: two years before ``clock``'s today) to today.
+
+    Which partitions exist *now* is Dagster's question (``get_partition_keys(current_time=...)``);
+    ``clock`` only fixes the default start date.
+    """
+    return _daily_partitions(environment.start_date(utc_today(clock)))
 
 
 @dataclass(frozen=True)

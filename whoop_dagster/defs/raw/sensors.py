@@ -12,11 +12,12 @@ read the API skips without touching it.
 """
 
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import dagster as dg
 
 from whoop_dagster import environment
+from whoop_dagster.clock import Clock, utc_now
 from whoop_dagster.defs.raw.cursor import SensorCursor, changed_records, plan_tick
 from whoop_dagster.defs.raw.extract import api_sleep_starts_batched, latest_versions, place_records
 from whoop_dagster.defs.raw.partitions import DayRange
@@ -65,8 +66,12 @@ def build_endpoint_sensor(
     interval_seconds: int,
     lookback: int,
     default_status: dg.DefaultSensorStatus,
+    clock: Clock = utc_now,
 ) -> dg.SensorDefinition:
-    """The ``<endpoint>_sensor`` for a partitioned collection."""
+    """The ``<endpoint>_sensor`` for a partitioned collection.
+
+    ``clock`` says what "now" is for the lookback window and the partitions that exist.
+    """
 
     @dg.sensor(
         name=f"{endpoint.name}_sensor",
@@ -78,7 +83,7 @@ def build_endpoint_sensor(
     )
     def _sensor(context: dg.SensorEvaluationContext, whoop: WhoopApiResource) -> dg.SensorResult | dg.SkipReason:
         cursor = SensorCursor.parse(context.cursor)
-        now = datetime.now(timezone.utc)
+        now = clock()
         keys = partitions_def.get_partition_keys(current_time=now)
         first_day, last_day = date.fromisoformat(keys[0]), date.fromisoformat(keys[-1])
         try:
@@ -116,7 +121,9 @@ def build_endpoint_sensor(
     return _sensor
 
 
-def build_raw_sensors(partitions_def: dg.TimeWindowPartitionsDefinition, demo_mode: bool) -> list[dg.SensorDefinition]:
+def build_raw_sensors(
+    partitions_def: dg.TimeWindowPartitionsDefinition, demo_mode: bool, clock: Clock = utc_now
+) -> list[dg.SensorDefinition]:
     """One cursor sensor per partitioned endpoint.
 
     RUNNING by default, except in branch deployments: they share the WHOOP app
@@ -131,6 +138,7 @@ def build_raw_sensors(partitions_def: dg.TimeWindowPartitionsDefinition, demo_mo
             interval_seconds=sensor_interval_seconds(demo_mode),
             lookback=lookback_days(),
             default_status=status,
+            clock=clock,
         )
         for endpoint in COLLECTION_ENDPOINTS
     ]

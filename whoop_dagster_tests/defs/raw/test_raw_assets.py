@@ -7,20 +7,22 @@ import pytest
 
 from whoop_dagster.defs.raw.assets import build_raw_assets
 from whoop_dagster.defs.raw.checks import build_raw_checks
-from whoop_dagster.defs.raw.partitions import daily_partitions_def
 from whoop_dagster.defs.raw.sensors import RANGE_END_TAG, RANGE_START_TAG
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
 from whoop_dagster.whoop_api.endpoints import COLLECTION_ENDPOINTS, CYCLE, RECOVERY, SLEEP, WORKOUT
 from whoop_dagster_tests.support.whoop import (
     days_ago,
     emulator,
+    frozen_partitions_def,
     record_about_days_ago,
     table_by_id,
     truth_by_partition,
     whoop_resource,
 )
 
-RAW_ASSETS = build_raw_assets(daily_partitions_def(), "duckdb")
+pytestmark = pytest.mark.time_sensitive
+
+RAW_ASSETS = build_raw_assets(frozen_partitions_def(), "duckdb")
 RAW_CHECKS = build_raw_checks("warehouse_writer")
 
 

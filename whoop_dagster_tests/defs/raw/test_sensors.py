@@ -1,39 +1,47 @@
-"""Cursor sensors against the emulator: each scenario of the issue, tick by tick."""
+"""Cursor sensors against the emulator: each scenario of the issue, tick by tick.
 
-from datetime import datetime, timedelta, timezone
+The sensors run on the emulator's clock (frozen at the tests' instant, moved by hand), never
+on the wall clock.
+"""
+
+from datetime import timedelta
 
 import dagster as dg
 import pytest
 
 from whoop_dagster.defs.raw.cursor import SensorCursor
-from whoop_dagster.defs.raw.partitions import DayRange, contiguous_ranges, daily_partitions_def
+from whoop_dagster.defs.raw.partitions import DayRange, contiguous_ranges
 from whoop_dagster.defs.raw.rows import parse_timestamp
 from whoop_dagster.defs.raw.sensors import RANGE_END_TAG, RANGE_START_TAG, build_endpoint_sensor
 from whoop_dagster.whoop_api.endpoints import COLLECTION_ENDPOINTS, CYCLE, RECOVERY, SLEEP
 from whoop_dagster_tests.support.whoop import (
     data_requests,
     emulator,
-    frozen_now,
+    frozen_partitions_def,
     record_about_days_ago,
     whoop_resource,
 )
 
+pytestmark = pytest.mark.time_sensitive
+
 LOOKBACK = 14
+PARTITIONS = frozen_partitions_def()
 
 
-def sensor_for(endpoint):
+def sensor_for(endpoint, emu):
     return build_endpoint_sensor(
         endpoint,
-        daily_partitions_def(),
+        PARTITIONS,
         interval_seconds=60,
         lookback=LOOKBACK,
         default_status=dg.DefaultSensorStatus.RUNNING,
+        clock=emu.now,
     )
 
 
-def tick(endpoint, whoop, cursor=None):
+def tick(emu, endpoint, whoop, cursor=None):
     with dg.build_sensor_context(cursor=cursor, resources={"whoop": whoop}) as context:
-        return sensor_for(endpoint)(context)
+        return sensor_for(endpoint, emu)(context)
 
 
 def ranges_of(result):
@@ -54,10 +62,10 @@ def whoop(emu, tmp_path):
 def expected_ranges(emu, endpoint, cursor: SensorCursor):
     """What the sensor should request, computed independently from the emulator's truth.
 
-    A tick reads every record overlapping the last LOOKBACK days (real clock), keeps
+    A tick reads every record overlapping the last LOOKBACK days (emulator clock), keeps
     those updated after the cursor and groups their start days into contiguous ranges.
     """
-    window_start = (datetime.now(timezone.utc) - timedelta(days=LOOKBACK)).replace(tzinfo=None)
+    window_start = (emu.now() - timedelta(days=LOOKBACK)).replace(tzinfo=None)
     sleeps = {s["id"]: s for s in emu.dataset.records(SLEEP.name)}
     days = set()
     for record in emu.dataset.records(endpoint.name):
@@ -73,7 +81,7 @@ def expected_ranges(emu, endpoint, cursor: SensorCursor):
 
 @pytest.mark.parametrize("endpoint", COLLECTION_ENDPOINTS, ids=lambda e: e.name)
 def test_a_first_tick_requests_the_whole_lookback_window(emu, whoop, endpoint):
-    result = tick(endpoint, whoop)
+    result = tick(emu, endpoint, whoop)
     assert isinstance(result, dg.SensorResult)
     assert ranges_of(result) == expected_ranges(emu, endpoint, SensorCursor())
     assert SensorCursor.parse(result.cursor).high_water is not None
@@ -81,90 +89,101 @@ def test_a_first_tick_requests_the_whole_lookback_window(emu, whoop, endpoint):
 
 @pytest.mark.parametrize("endpoint", COLLECTION_ENDPOINTS, ids=lambda e: e.name)
 def test_an_idle_tick_launches_nothing_and_costs_one_request(emu, whoop, endpoint):
-    first = tick(endpoint, whoop)
+    first = tick(emu, endpoint, whoop)
     before = data_requests(emu)
-    second = tick(endpoint, whoop, cursor=first.cursor)
+    second = tick(emu, endpoint, whoop, cursor=first.cursor)
     assert isinstance(second, dg.SkipReason)
     assert data_requests(emu) - before == 1
 
 
 def test_new_records_today_request_runs_for_exactly_the_changed_days(emu, whoop):
-    first = tick(CYCLE, whoop)
+    first = tick(emu, CYCLE, whoop)
     emu.advance(timedelta(hours=26))
-    result = tick(CYCLE, whoop, cursor=first.cursor)
+    result = tick(emu, CYCLE, whoop, cursor=first.cursor)
     assert isinstance(result, dg.SensorResult)
     assert ranges_of(result) == expected_ranges(emu, CYCLE, SensorCursor.parse(first.cursor))
-    newest_day = (frozen_now() + timedelta(hours=26)).date().isoformat()
+    # The newest cycle (the current one) started today or, early in the UTC day, yesterday.
+    newest_day = emu.dataset.records(CYCLE.name)[0]["start"][:10]
     assert ranges_of(result)[-1][1] == newest_day
     assert SensorCursor.parse(result.cursor).high_water > SensorCursor.parse(first.cursor).high_water
 
 
 def test_a_rescore_of_a_ten_day_old_record_runs_that_day_only_and_advances_the_cursor(emu, whoop):
-    first = tick(CYCLE, whoop)
+    first = tick(emu, CYCLE, whoop)
     day, victim = record_about_days_ago(emu, CYCLE.name, 10)
     emu.rescore(CYCLE.name, victim["id"])
-    result = tick(CYCLE, whoop, cursor=first.cursor)
+    result = tick(emu, CYCLE, whoop, cursor=first.cursor)
     assert ranges_of(result) == [(day.isoformat(), day.isoformat())]
     rescored = next(r for r in emu.dataset.records(CYCLE.name) if r["id"] == victim["id"])
     assert SensorCursor.parse(result.cursor).high_water == parse_timestamp(rescored["updated_at"])
 
 
 def test_a_rescored_recovery_runs_the_day_its_sleep_started(emu, whoop):
-    first = tick(RECOVERY, whoop)
+    first = tick(emu, RECOVERY, whoop)
     victim = emu.dataset.records(RECOVERY.name)[5]
     sleep = next(s for s in emu.dataset.records(SLEEP.name) if s["id"] == victim["sleep_id"])
     emu.rescore(RECOVERY.name, f"{victim['cycle_id']}")
-    result = tick(RECOVERY, whoop, cursor=first.cursor)
+    result = tick(emu, RECOVERY, whoop, cursor=first.cursor)
     day = sleep["start"][:10]
     assert ranges_of(result) == [(day, day)]
 
 
 def test_a_first_recovery_tick_places_a_whole_window_with_one_sleep_read(emu, whoop):
     before = data_requests(emu)
-    result = tick(RECOVERY, whoop)
+    result = tick(emu, RECOVERY, whoop)
     assert ranges_of(result) == expected_ranges(emu, RECOVERY, SensorCursor())
     # One page of recoveries (14 days < 25 records) and one page of sleeps, never one read per sleep.
     assert data_requests(emu) - before == 2
 
 
 def test_when_the_api_is_down_the_tick_skips_and_keeps_its_cursor(emu, whoop):
-    first = tick(CYCLE, whoop)
+    first = tick(emu, CYCLE, whoop)
     emu.faults.add("server_error", path="/v2/cycle", times=100)
     emu.advance(timedelta(hours=26))
-    result = tick(CYCLE, whoop, cursor=first.cursor)
+    result = tick(emu, CYCLE, whoop, cursor=first.cursor)
     assert isinstance(result, dg.SkipReason)
     assert "endpoint=cycle" in result.skip_message
 
 
 def test_a_retried_tick_produces_the_same_run_keys(emu, whoop):
-    first = tick(CYCLE, whoop)
+    first = tick(emu, CYCLE, whoop)
     emu.advance(timedelta(hours=26))
-    again = tick(CYCLE, whoop, cursor=first.cursor)
-    once_more = tick(CYCLE, whoop, cursor=first.cursor)
+    again = tick(emu, CYCLE, whoop, cursor=first.cursor)
+    once_more = tick(emu, CYCLE, whoop, cursor=first.cursor)
     assert [r.run_key for r in again.run_requests] == [r.run_key for r in once_more.run_requests]
 
 
+def request_holding(result, day):
+    """The run request whose range holds ``day`` (exactly one must)."""
+    (request,) = [r for r in result.run_requests if r.tags[RANGE_START_TAG] <= day <= r.tags[RANGE_END_TAG]]
+    return request
+
+
 def test_a_later_rescore_of_the_same_day_gets_a_new_run_key(emu, whoop):
-    first = tick(CYCLE, whoop)
+    first = tick(emu, CYCLE, whoop)
     day, victim = record_about_days_ago(emu, CYCLE.name, 3)
     emu.rescore(CYCLE.name, victim["id"])
-    second = tick(CYCLE, whoop, cursor=first.cursor)
+    second = tick(emu, CYCLE, whoop, cursor=first.cursor)
+    assert ranges_of(second) == [(day.isoformat(), day.isoformat())]
     emu.advance(timedelta(minutes=5))
     emu.rescore(CYCLE.name, victim["id"])
-    third = tick(CYCLE, whoop, cursor=second.cursor)
-    assert ranges_of(second) == ranges_of(third) == [(day.isoformat(), day.isoformat())]
-    assert second.run_requests[0].run_key != third.run_requests[0].run_key
+    third = tick(emu, CYCLE, whoop, cursor=second.cursor)
+    # Five minutes can also bring the current cycle's hourly sync or a record's scoring: the
+    # tick must run exactly what changed, the re-scored day among it.
+    assert ranges_of(third) == expected_ranges(emu, CYCLE, SensorCursor.parse(second.cursor))
+    again = request_holding(third, day.isoformat())
+    assert request_holding(second, day.isoformat()).run_key != again.run_key
 
 
 def test_the_requested_run_loads_its_range_in_one_run(emu, whoop, tmp_path):
     from whoop_dagster.defs.raw.assets import build_raw_assets
     from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
 
-    result = tick(CYCLE, whoop)
+    result = tick(emu, CYCLE, whoop)
     request = result.run_requests[0]
     warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
     run = dg.materialize(
-        build_raw_assets(daily_partitions_def(), "duckdb"),
+        build_raw_assets(PARTITIONS, "duckdb"),
         selection=request.asset_selection,
         tags=request.tags,
         resources={"whoop": whoop, "warehouse": warehouse},

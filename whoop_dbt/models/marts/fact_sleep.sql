@@ -5,6 +5,10 @@ with sleeps as (
 
 cycles as (
     select cycle_id, cycle_date from {{ ref('stg_cycle') }}
+),
+
+history as (
+    select * from {{ ref('int_loaded_history') }}
 )
 
 select
@@ -12,6 +16,7 @@ select
     sleeps.user_id,
     sleeps.cycle_id,
     coalesce(cycles.cycle_date, sleeps.wake_date_local) as date_day,
+    coalesce(sleeps.start_at_utc < history.history_start_at_utc, true) as is_before_loaded_history,
     sleeps.is_nap,
     sleeps.score_state,
     sleeps.is_scored,
@@ -38,3 +43,5 @@ select
 from sleeps
 left join cycles
     on sleeps.cycle_id = cycles.cycle_id
+left join history
+    on sleeps.user_id = history.user_id

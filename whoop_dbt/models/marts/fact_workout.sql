@@ -16,6 +16,7 @@ select
     workouts.user_id,
     workout_cycles.cycle_id,
     workout_cycles.date_day,
+    workout_cycles.is_before_loaded_history,
     workouts.sport_key,
     activity_types.activity_type_key,
     workouts.sport_id,
