@@ -10,7 +10,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 DAYS ?= 90
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install prepare run dev dashboard test test-instants history-windows e2e bench lint format home clean
+.PHONY: install prepare run dev dashboard test test-instants history-windows faults e2e bench lint format home clean
 
 install: $(INSTALLED)
 
@@ -63,6 +63,13 @@ test-instants: install prepare
 ## load them on 36 dates (`make test` builds the same windows once, in one shared warehouse).
 history-windows: install prepare
 	$(BIN)/python scripts/check_history_windows.py --jobs 2
+
+## The seeded fault campaign: seeds 0…SEEDS-1 (`make faults SEEDS=200`), or one seed replayed exactly
+## (`make faults SEED=17`); `make test` plays 20 fixed seeds. Figures: artifacts/fault_campaign.md.
+SEEDS ?= 20
+faults: install prepare
+	WHOOP_FAULT_SEEDS=$(SEEDS) WHOOP_FAULT_SEED=$(SEED) $(BIN)/pytest whoop_dagster_tests/faults/test_campaign.py \
+		-k seeded -q $(if $(SEED),-p no:xdist,-n 2 --dist load)
 
 ## `dagster dev` + GraphQL + headless Chromium against the state `make run` leaves.
 e2e: run

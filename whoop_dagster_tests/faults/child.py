@@ -11,6 +11,10 @@ Commands:
 ``materialize-until-killed``
     Materialize every raw asset for a partition range, and SIGKILL this process inside the
     ``raw.cycle`` write, after its delete and before its insert.
+``materialize``
+    Materialize the raw assets ``selection`` for a partition range (the fault campaign's runs
+    in another process: killed from outside, or next to another run); with ``victim``, SIGKILL
+    this process between that table's delete and insert.
 ``hold-lock``
     Open the DuckDB file (``read_only`` or not) and hold it until stdin closes.
 
@@ -50,6 +54,17 @@ def rotate(spec: dict[str, Any]) -> None:
 
 
 def materialize_until_killed(spec: dict[str, Any]) -> None:
+    _materialize({**spec, "selection": ["group:whoop_raw"]})
+    raise SystemExit("the run was not killed")
+
+
+def materialize(spec: dict[str, Any]) -> None:
+    success = _materialize(spec)
+    print(json.dumps({"success": success}), flush=True)
+    raise SystemExit(0 if success else 1)
+
+
+def _materialize(spec: dict[str, Any]) -> bool:
     import dagster as dg
 
     from whoop_dagster.defs.raw.assets import build_raw_assets
@@ -60,26 +75,35 @@ def materialize_until_killed(spec: dict[str, Any]) -> None:
     class DiesBetweenDeleteAndInsert(DuckDBWarehouse):
         """Writes like the real warehouse, but the process dies inside the ``victim`` table's transaction."""
 
-        victim: str
-        marker: str
+        victim: str | None = None
+        marker: str | None = None
 
         def _insert_frame(self, cursor: Any, table: Any, frame: Any) -> int:
             if table.name == self.victim:
                 # The slice's delete has run in this transaction: record what is left, then die.
                 left = cursor.execute(f"SELECT count(*) FROM {self.qualified(table)}").fetchone()[0]
-                Path(self.marker).write_text(json.dumps({"rows_left": left, "rows_to_insert": len(frame)}))
+                if self.marker:
+                    Path(self.marker).write_text(json.dumps({"rows_left": left, "rows_to_insert": len(frame)}))
                 os.kill(os.getpid(), signal.SIGKILL)
             return super()._insert_frame(cursor, table, frame)
 
-    warehouse = DiesBetweenDeleteAndInsert(path=spec["duckdb_path"], victim=spec["victim"], marker=spec["marker"])
+    warehouse = DiesBetweenDeleteAndInsert(
+        path=spec["duckdb_path"],
+        victim=spec.get("victim"),
+        marker=spec.get("marker"),
+        lock_timeout_seconds=spec.get("lock_timeout_seconds", 600.0),
+    )
+    selection = spec["selection"]
     result = dg.materialize(
         build_raw_assets(frozen_partitions_def(), "duckdb"),
         resources={"whoop": WhoopApiResource(**spec["whoop"]), "warehouse": warehouse},
-        selection="group:whoop_raw",
+        selection=selection
+        if selection == ["group:whoop_raw"]
+        else [dg.AssetKey.from_user_string(k) for k in selection],
         tags=spec["tags"],
         raise_on_error=False,
     )
-    raise SystemExit(f"the run was not killed (success={result.success})")
+    return result.success
 
 
 def hold_lock(spec: dict[str, Any]) -> None:
@@ -94,7 +118,12 @@ def hold_lock(spec: dict[str, Any]) -> None:
         connection.close()
 
 
-COMMANDS = {"rotate": rotate, "materialize-until-killed": materialize_until_killed, "hold-lock": hold_lock}
+COMMANDS = {
+    "rotate": rotate,
+    "materialize-until-killed": materialize_until_killed,
+    "materialize": materialize,
+    "hold-lock": hold_lock,
+}
 
 
 def main() -> None:
