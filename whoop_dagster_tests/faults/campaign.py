@@ -37,6 +37,7 @@ from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
 from whoop_dagster.whoop_api.endpoints import COLLECTION_ENDPOINTS, ENDPOINTS
 from whoop_dagster_tests.faults.campaign_plan import (
     COLLECTIONS,
+    DOWNSTREAM_FAULTS,
     LAB_DAYS,
     OBJECTS,
     PERSISTENT,
@@ -59,6 +60,10 @@ from whoop_dagster_tests.faults.summary import REPO_ROOT
 from whoop_dagster_tests.support.whoop import days_ago, emulator, frozen_partitions_def, truth_by_partition
 
 ALL_RAW = (*COLLECTIONS, *OBJECTS)
+#: Seeds that run dbt and ML need a longer history (the forecasts backtest on more than 45 days and
+#: must beat their baselines): the emulator's history that the shared pipeline warehouse uses.
+DOWNSTREAM_HISTORY_DAYS = 150
+DOWNSTREAM_EMULATOR_SEED = 7
 SENSOR_LOOKBACK_DAYS = 7
 #: A run next to another one waits for the DuckDB file (the real default is 10 minutes).
 SHARED_FILE_WAIT_SECONDS = 120.0
@@ -150,17 +155,18 @@ class CampaignWorld:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._template: Path | None = None
+        self._templates: dict[int, Path] = {}
+        self._marts_template: Path | None = None
         self.cursors: dict[str, str] = {}
 
-    def template(self) -> Path:
-        """The clean warehouse (built on first use): every raw asset over the lab's days."""
-        if self._template is None:
-            directory = self.root / "template"
+    def template(self, history_days: int = HISTORY_DAYS) -> Path:
+        """The clean warehouse (built on first use): every raw asset over the lab's days of that history."""
+        if history_days not in self._templates:
+            directory = self.root / f"template-{history_days}"
             directory.mkdir(parents=True, exist_ok=True)
             capture = LogCapture()
-            with emulator(days=HISTORY_DAYS) as emu:
-                lab = FaultLab(emu, directory, capture, [])  # type: ignore[arg-type]
+            with emulator(days=history_days, seed=_emulator_seed(history_days)) as emu:
+                lab = SeedLab(emu, directory, capture, None, history_days)
                 run = lab.materialize()
                 assert run.success, run.failures
                 tally = lab.tally()
@@ -170,18 +176,41 @@ class CampaignWorld:
                     result = sensor_tick(lab, endpoint.name, None, whoop)
                     assert isinstance(result, dg.SensorResult), result
                     assert result.cursor, result
-                    self.cursors[endpoint.name] = result.cursor
-            self._template = lab.duckdb_path
-        return self._template
+                    self.cursors.setdefault(endpoint.name, result.cursor)
+            self._templates[history_days] = lab.duckdb_path
+        return self._templates[history_days]
+
+    def marts_template(self) -> Path:
+        """The clean warehouse with every dbt model and ML table built on it (on first use)."""
+        from whoop_dagster_tests.faults.campaign_downstream import build_downstream
+
+        if self._marts_template is None:
+            path = self.root / "marts" / "whoop.duckdb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(self.template(DOWNSTREAM_HISTORY_DAYS), path)
+            result = build_downstream(path)
+            assert result.success, [str(e.step_failure_data.error) for e in result.all_events if e.is_step_failure]
+            self._marts_template = path
+        return self._marts_template
 
 
 class SeedLab(FaultLab):
-    """A ``FaultLab`` on a copy of the world's clean warehouse, for one seed."""
+    """A ``FaultLab`` on a copy of the world's clean warehouse (none: an empty one), for one seed.
 
-    def __init__(self, emu: Any, tmp_path: Path, capture: LogCapture, template: Path) -> None:
+    Its days are the last ``history_days - 2`` of the emulator's history.
+    """
+
+    def __init__(
+        self, emu: Any, tmp_path: Path, capture: LogCapture, template: Path | None, history_days: int = HISTORY_DAYS
+    ) -> None:
         super().__init__(emu, tmp_path, capture, [])  # type: ignore[arg-type]
-        shutil.copy(template, self.duckdb_path)
+        self.days = DayRange(days_ago(history_days - 3), days_ago(0))
+        if template is not None:
+            shutil.copy(template, self.duckdb_path)
         self.report_children = 0
+        self._followed: dict[int, tuple[threading.Thread, list[str]]] = {}
+        #: Set by a downstream episode: the re-run then builds dbt and ML too, and the marts are judged.
+        self.downstream = False
 
     def run_raw(
         self, days: DayRange, endpoints: tuple[str, ...], *, whoop: Any = None, lock_timeout: float = 2.0
@@ -208,24 +237,46 @@ class SeedLab(FaultLab):
         self.runs.append(outcome)
         return outcome
 
-    def start_child(self, command: str, spec: dict[str, Any]) -> subprocess.Popen[str]:
-        """A child process of ``faults.child`` (its output joins the secret scan when ``finish_child`` reads it)."""
+    def start_child(
+        self, command: str, spec: dict[str, Any], on_line: Callable[[str], None] | None = None
+    ) -> subprocess.Popen[str]:
+        """A child process of ``faults.child`` (its output joins the secret scan when ``finish_child`` reads it).
+
+        With ``on_line``, its output (stdout and stderr together) is read line by line as it
+        comes, and the child leads a process group of its own (so that its dbt dies with it).
+        """
         self.report_children += 1
         process = subprocess.Popen(
             [*CHILD, command],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.STDOUT if on_line else subprocess.PIPE,
             text=True,
             cwd=REPO_ROOT,
+            start_new_session=on_line is not None,
         )
         assert process.stdin is not None
         process.stdin.write(json.dumps(spec) + "\n")
         process.stdin.flush()
+        if on_line is not None:
+            lines: list[str] = []
+            reader = threading.Thread(target=_follow, args=(process, lines, on_line), daemon=True)
+            reader.start()
+            self._followed[process.pid] = (reader, lines)
         return process
 
     def finish_child(self, process: subprocess.Popen[str]) -> int:
         """Wait for a child (killing it, ours by its handle, if it outlives the timeout); its exit code."""
+        if process.pid in self._followed:
+            reader, lines = self._followed.pop(process.pid)
+            try:
+                process.wait(timeout=CHILD_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)  # the group this child leads: ours
+                process.wait()
+            reader.join(timeout=30)
+            self.texts.append("".join(lines))
+            return process.returncode
         if process.stdin is not None and process.stdin.closed:
             process.stdin = None  # released by closing it: `communicate` would flush a closed file
         try:
@@ -256,6 +307,13 @@ class SeedLab(FaultLab):
             }
             for endpoint in COLLECTION_ENDPOINTS
         }
+
+
+def _follow(process: subprocess.Popen[str], lines: list[str], on_line: Callable[[str], None]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        on_line(line)
 
 
 def range_tags(days: DayRange) -> dict[str, str]:
@@ -575,16 +633,29 @@ def _changed_days(
 # -- the seed --------------------------------------------------------------------------------
 
 
+def downstream_episode(lab: SeedLab, episode: Episode, fired: Counter[str]) -> EpisodeResult:
+    """dbt and ML in a child process, killed inside (see ``campaign_downstream``)."""
+    from whoop_dagster_tests.faults.campaign_downstream import downstream_episode as play
+
+    return play(lab, episode, fired)
+
+
+def _emulator_seed(history_days: int) -> int:
+    return DOWNSTREAM_EMULATOR_SEED if history_days == DOWNSTREAM_HISTORY_DAYS else 11
+
+
 def run_seed(seed: int, world: CampaignWorld, directory: Path) -> SeedReport:
     """Play the seed's plan, make the plain re-run, and judge convergence (never raises for a finding)."""
     plan = plan_for_seed(seed)
     report = SeedReport(seed, plan)
     started = time.monotonic()
-    template = world.template()
+    downstream = any(episode.mode in DOWNSTREAM_FAULTS for episode in plan)
+    template = world.marts_template() if downstream else world.template()
+    history = DOWNSTREAM_HISTORY_DAYS if downstream else HISTORY_DAYS
     capture = LogCapture()
     directory.mkdir(parents=True, exist_ok=True)
-    with capture.attached(), emulator(days=HISTORY_DAYS) as emu:
-        lab = SeedLab(emu, directory, capture, template)
+    with capture.attached(), emulator(days=history, seed=_emulator_seed(history)) as emu:
+        lab = SeedLab(emu, directory, capture, template, history)
         cursors = dict(world.cursors)
         affected: set[date] = set()
         for number, episode in enumerate(plan, 1):
@@ -595,7 +666,7 @@ def run_seed(seed: int, world: CampaignWorld, directory: Path) -> SeedReport:
             elif episode.mode == "sensor_tick_with_backfill":
                 result = sensor_with_backfill_episode(lab, episode, report.fired, cursors)
             else:
-                result = EpisodeResult(f"{episode.mode}: not run", [], set())
+                result = downstream_episode(lab, episode, report.fired)
             report.outcomes.append(f"{number}. {result.outcome}")
             report.problems += [f"episode {number}: {problem}" for problem in result.problems]
             affected |= result.affected

@@ -48,12 +48,12 @@ LAB_DAYS = 28
 
 #: How an episode is run, by its main fault; everything else is an in-process raw run.
 _MODE_WEIGHTS = {
-    "in_process": 66,
+    "in_process": 70,
     "kill_in_extraction": 8,
     "kill_between_delete_and_insert": 8,
     "sensor_tick_with_backfill": 8,
-    "kill_inside_dbt": 5,
-    "kill_inside_ml_write": 5,
+    "kill_inside_dbt": 3,
+    "kill_inside_ml_write": 3,
 }
 _LENGTHS = (1, 1, 2, 3, 4, 5, 7, 10, LAB_DAYS)
 
@@ -124,7 +124,7 @@ def _episode(rng: random.Random) -> Episode:
         heavy["sensor"] = rng.choice(COLLECTIONS)
         heavy["rescored"] = rng.randint(1, 3)
     elif mode == "kill_inside_dbt":
-        heavy["after_models"] = rng.randint(1, 40)
+        heavy["after_models"] = rng.randint(1, 250)  # of ~265 models, tests, seeds and snapshots
     elif mode == "kill_inside_ml_write":
         heavy["victim"] = rng.choice(("recovery_forecast", "recovery_anomalies", "sleep_performance_forecast"))
     episode.faults.append(heavy)

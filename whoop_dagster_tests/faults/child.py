@@ -15,6 +15,10 @@ Commands:
     Materialize the raw assets ``selection`` for a partition range (the fault campaign's runs
     in another process: killed from outside, or next to another run); with ``victim``, SIGKILL
     this process between that table's delete and insert.
+``downstream``
+    Build every dbt model and ML asset on the DuckDB file (the steps after the raw loads);
+    with ``victim``, SIGKILL this process inside that ML table's write (the stock pandas IO
+    manager's delete has run, its insert not). The parent kills it inside dbt by itself.
 ``hold-lock``
     Open the DuckDB file (``read_only`` or not) and hold it until stdin closes.
 
@@ -106,6 +110,55 @@ def _materialize(spec: dict[str, Any]) -> bool:
     return result.success
 
 
+def downstream(spec: dict[str, Any]) -> None:
+    os.environ.update(WHOOP_DEPLOYMENT="local", WHOOP_DUCKDB_PATH=spec["duckdb_path"])
+    import dagster as dg
+    from dagster_duckdb_pandas import DuckDBPandasTypeHandler
+
+    from whoop_dagster.defs.dbt import build_dbt_definitions
+    from whoop_dagster.defs.ml import build_ml_definitions
+    from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
+    from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
+    from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager
+
+    victim, marker = spec.get("victim"), spec.get("marker")
+
+    class DiesInsideTheWrite(DuckDBPandasTypeHandler):
+        """The stock handler, but the process dies when it is about to insert the ``victim`` table."""
+
+        def handle_output(self, context: Any, table_slice: Any, obj: Any, connection: Any) -> Any:
+            if table_slice.table == victim:
+                qualified = f"{table_slice.schema}.{table_slice.table}"
+                present = connection.execute(
+                    "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                    [table_slice.schema, table_slice.table],
+                ).fetchone()[0]
+                left = connection.execute(f"select count(*) from {qualified}").fetchone()[0] if present else None
+                Path(str(marker)).write_text(json.dumps({"rows_left": left, "rows_to_insert": len(obj)}))
+                os.kill(os.getpid(), signal.SIGKILL)
+            return super().handle_output(context, table_slice, obj, connection)
+
+    class KillableIOManager(DuckDBWarehouseIOManager):
+        @staticmethod
+        def type_handlers() -> list[Any]:
+            return [DiesInsideTheWrite()]
+
+    warehouse = DuckDBWarehouse(path=spec["duckdb_path"])
+    dbt = build_dbt_definitions("local")
+    ml = build_ml_definitions(warehouse)
+    result = dg.materialize(
+        [*(dbt.assets or []), *(ml.assets or [])],
+        resources={
+            **(dbt.resources or {}),
+            "warehouse": warehouse,
+            WAREHOUSE_IO_MANAGER_KEY: KillableIOManager(database=spec["duckdb_path"]),
+        },
+        raise_on_error=False,
+    )
+    print(json.dumps({"success": result.success}), flush=True)
+    raise SystemExit(0 if result.success else 1)
+
+
 def hold_lock(spec: dict[str, Any]) -> None:
     import duckdb
 
@@ -122,6 +175,7 @@ COMMANDS = {
     "rotate": rotate,
     "materialize-until-killed": materialize_until_killed,
     "materialize": materialize,
+    "downstream": downstream,
     "hold-lock": hold_lock,
 }
 
