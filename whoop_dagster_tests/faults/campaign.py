@@ -585,15 +585,20 @@ def sensor_with_backfill_episode(
     else:
         requests = list(tick.run_requests)
         fired["sensor_tick_with_backfill"] += 1
+    ranges = [
+        DayRange(date.fromisoformat(request.tags[RANGE_START_TAG]), date.fromisoformat(request.tags[RANGE_END_TAG]))
+        for request in requests
+    ]
+    sensor_days = {day for tagged in ranges for day in _each_day(tagged)}
+    if sensor_days and not sensor_days & set(_each_day(days)):
+        # The backfill must overlap the sensor's days: stretch it to the nearest one.
+        nearest = min(sensor_days, key=lambda day: abs((day - days.first).days))
+        days = DayRange(min(days.first, nearest), max(days.last, nearest))
+    endpoints = tuple(dict.fromkeys((*episode.endpoints, sensor)))  # the sensor's table, written by both
     backfill = lab.start_child(
-        "materialize", lab.materialize_spec(days, episode.endpoints, lock_timeout_seconds=SHARED_FILE_WAIT_SECONDS)
+        "materialize", lab.materialize_spec(days, endpoints, lock_timeout_seconds=SHARED_FILE_WAIT_SECONDS)
     )
-    sensor_days: set[date] = set()
-    for request in requests:
-        tagged = DayRange(
-            date.fromisoformat(request.tags[RANGE_START_TAG]), date.fromisoformat(request.tags[RANGE_END_TAG])
-        )
-        sensor_days |= set(_each_day(tagged))
+    for tagged in ranges:
         run = lab.run_raw(tagged, (sensor,), whoop=whoop, lock_timeout=SHARED_FILE_WAIT_SECONDS)
         problems += run_problems(run, tagged, must_succeed=True, must_fail=False)
     code = lab.finish_child(backfill)
@@ -612,7 +617,7 @@ def sensor_with_backfill_episode(
     loaded = DayRange(hull[0], hull[-1])
     # Records the clock or a re-score changed on days nothing loaded stay for the re-run: only
     # the sensor's endpoint is watched here.
-    problems += table_problems(lab, before, loaded, tuple(dict.fromkeys((*episode.endpoints, sensor))))
+    problems += table_problems(lab, before, loaded, endpoints)
     outcome = f"sensor requested {len(requests)} run(s) for {sorted(map(str, sensor_days))}; backfill exit {code}"
     return EpisodeResult(outcome, problems, sensor_days | set(_each_day(days)) | changed_days)
 
