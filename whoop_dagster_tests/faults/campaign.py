@@ -573,8 +573,6 @@ def sensor_with_backfill_episode(
         lab.emu.rescore(sensor, record["cycle_id"] if ENDPOINTS[sensor].partition_by_sleep else record["id"])
     truth_after = lab.truth_rows()
     changed_days = _changed_days(truth_before, truth_after)
-    for fault in episode.faults[1:]:
-        _inject_api_fault(lab, fault)
     before = lab.tables()
     whoop = lab.whoop()
     tick = sensor_tick(lab, sensor, cursors.get(sensor), whoop)
@@ -585,41 +583,71 @@ def sensor_with_backfill_episode(
     else:
         requests = list(tick.run_requests)
         fired["sensor_tick_with_backfill"] += 1
-    ranges = [
-        DayRange(date.fromisoformat(request.tags[RANGE_START_TAG]), date.fromisoformat(request.tags[RANGE_END_TAG]))
-        for request in requests
-    ]
+    ranges = [_request_days(request) for request in requests]
     sensor_days = {day for tagged in ranges for day in _each_day(tagged)}
     if sensor_days and not sensor_days & set(_each_day(days)):
         # The backfill must overlap the sensor's days: stretch it to the nearest one.
         nearest = min(sensor_days, key=lambda day: abs((day - days.first).days))
         days = DayRange(min(days.first, nearest), max(days.last, nearest))
     endpoints = tuple(dict.fromkeys((*episode.endpoints, sensor)))  # the sensor's table, written by both
+    # The faults hit the runs, not the tick (a tick that cannot read the API skips by design).
+    for fault in episode.faults[1:]:
+        _inject_api_fault(lab, fault)
+    persistent = any(fault["kind"] in PERSISTENT for fault in episode.faults)
+    run_whoop = lab.whoop(max_retries=1) if persistent else whoop
     backfill = lab.start_child(
         "materialize", lab.materialize_spec(days, endpoints, lock_timeout_seconds=SHARED_FILE_WAIT_SECONDS)
     )
-    for tagged in ranges:
-        run = lab.run_raw(tagged, (sensor,), whoop=whoop, lock_timeout=SHARED_FILE_WAIT_SECONDS)
-        problems += run_problems(run, tagged, must_succeed=True, must_fail=False)
+    runs = [lab.run_raw(tagged, (sensor,), whoop=run_whoop, lock_timeout=SHARED_FILE_WAIT_SECONDS) for tagged in ranges]
     code = lab.finish_child(backfill)
-    if code != 0:
-        problems.append(f"the backfill next to the sensor's run failed (exit {code})")
-    _fired_api_faults(lab, episode, fired)
+    hit = _fired_api_faults(lab, episode, fired)
     lab.emu.faults.clear()
+    transient_only = not any(kind in PERSISTENT for kind in hit)
+    for run, tagged in zip(runs, ranges, strict=True):
+        problems += run_problems(run, tagged, must_succeed=transient_only, must_fail=False)
+    if code != 0 and transient_only:
+        problems.append(f"the backfill next to the sensor's run failed (exit {code})")
+    failed = {day for run, tagged in zip(runs, ranges, strict=True) if not run.success for day in _each_day(tagged)}
     if isinstance(tick, dg.SensorResult) and tick.cursor:
-        cursors = {**cursors, sensor: tick.cursor}
-        again = sensor_tick(lab, sensor, tick.cursor, whoop)
-        if isinstance(again, dg.SensorResult) and again.run_requests:
-            problems.append(
-                f"the next {sensor}_sensor tick still requests runs: {[r.tags for r in again.run_requests]}"
-            )
+        cursors[sensor] = tick.cursor
+        retried, more = _next_ticks(lab, sensor, tick.cursor, whoop, failed)
+        sensor_days |= retried
+        problems += more
     hull = sorted(sensor_days | set(_each_day(days)))
     loaded = DayRange(hull[0], hull[-1])
     # Records the clock or a re-score changed on days nothing loaded stay for the re-run: only
-    # the sensor's endpoint is watched here.
+    # the sensor's endpoint is watched here. A failed backfill's tables were judged untouched-or-right.
     problems += table_problems(lab, before, loaded, endpoints)
-    outcome = f"sensor requested {len(requests)} run(s) for {sorted(map(str, sensor_days))}; backfill exit {code}"
+    outcome = (
+        f"sensor requested {len(requests)} run(s) for {sorted(map(str, sensor_days))}, "
+        f"{len(failed)} day(s) failed and were retried by the next tick; backfill exit {code}"
+    )
     return EpisodeResult(outcome, problems, sensor_days | set(_each_day(days)) | changed_days)
+
+
+def _request_days(request: dg.RunRequest) -> DayRange:
+    return DayRange(date.fromisoformat(request.tags[RANGE_START_TAG]), date.fromisoformat(request.tags[RANGE_END_TAG]))
+
+
+def _next_ticks(lab: SeedLab, sensor: str, cursor: str, whoop: Any, failed: set[date]) -> tuple[set[date], list[str]]:
+    """The next tick must request again every day whose sensor run failed (and nothing else new); after its
+    runs, the tick after must find nothing. Returns the days retried and the problems."""
+    problems = []
+    again = sensor_tick(lab, sensor, cursor, whoop)
+    requests = list(again.run_requests) if isinstance(again, dg.SensorResult) else []
+    retried = {day for request in requests for day in _each_day(_request_days(request))}
+    if failed - retried:
+        problems.append(f"the next {sensor}_sensor tick does not load again the failed days {sorted(failed - retried)}")
+    if any("whoop/retry" not in request.tags for request in requests):
+        problems.append(f"the next {sensor}_sensor tick finds new records though nothing changed: {requests}")
+    for request in requests:
+        run = lab.run_raw(_request_days(request), (sensor,), whoop=whoop)
+        problems += run_problems(run, _request_days(request), must_succeed=True, must_fail=False)
+    if requests:
+        last = sensor_tick(lab, sensor, again.cursor, whoop)  # type: ignore[union-attr]
+        if isinstance(last, dg.SensorResult) and last.run_requests:
+            problems.append(f"{sensor}_sensor still requests runs after the retries: {last.run_requests}")
+    return retried, problems
 
 
 def _changed_days(

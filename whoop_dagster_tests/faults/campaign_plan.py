@@ -129,7 +129,9 @@ def _episode(rng: random.Random) -> Episode:
         heavy["victim"] = rng.choice(("recovery_forecast", "recovery_anomalies", "sleep_performance_forecast"))
     episode.faults.append(heavy)
     if mode in PROCESS_FAULTS and rng.random() < 0.3:
-        kind = rng.choice(("429_burst", "5xx_transient", "truncated_page"))
+        # The sensor's run may fail for good: the next tick must load its days again.
+        persistent = ("5xx_persistent",) if mode == "sensor_tick_with_backfill" else ()
+        kind = rng.choice(("429_burst", "5xx_transient", "truncated_page", *persistent))
         episode.faults.append(_api_fault(rng, kind, endpoints, days))
     return episode
 
