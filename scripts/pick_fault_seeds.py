@@ -2,11 +2,10 @@
 
 Among seeds 0…999: one seed for each heavy episode kind that the suite runs (a child process
 SIGKILLed in extraction, one between a delete and its insert, a sensor tick next to a backfill
-whose run fails for good),
-then the cheapest seeds that add fault kinds not yet planned, then the cheapest seeds of two or
-more faulty runs, up to 20.
-None with the kills inside dbt or the ML write (``make faults`` runs those). Cost is an estimate
-of the client's own waits (429 margins, backoffs, slow pages) plus one unit per run.
+whose run fails for good), then the cheapest seeds that add fault kinds not yet planned, then
+the cheapest seeds of two or more faulty runs, up to 20. None with the kills inside dbt or the
+ML write (``make faults`` runs those). Cost is an estimate of the client's own waits (429
+margins, backoffs, slow pages) plus one unit per run.
 
     python scripts/pick_fault_seeds.py
 """
