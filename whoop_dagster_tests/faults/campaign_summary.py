@@ -9,6 +9,7 @@ injected per kind, convergence, wall time. No Dagster import (the xdist controll
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from typing import Any
 
@@ -18,15 +19,22 @@ from filelock import FileLock
 from whoop_dagster_tests.faults.campaign_plan import FAULT_KINDS
 from whoop_dagster_tests.faults.summary import _RUN_ID, ARTIFACTS, REPO_ROOT
 
-CAMPAIGN_JSON = ARTIFACTS / "fault_campaign.json"
-CAMPAIGN_MD = ARTIFACTS / "fault_campaign.md"
+#: ``make faults`` (seeds chosen by ``WHOOP_FAULT_SEEDS``/``WHOOP_FAULT_SEED``) and the normal suite's
+#: seeds keep separate files: a ``make test`` meanwhile must not replace a long campaign's figures.
+_NAME = (
+    "fault_campaign"
+    if os.getenv("WHOOP_FAULT_SEEDS", "").strip() or os.getenv("WHOOP_FAULT_SEED", "").strip()
+    else "fault_campaign_suite"
+)
+CAMPAIGN_JSON = ARTIFACTS / f"{_NAME}.json"
+CAMPAIGN_MD = ARTIFACTS / f"{_NAME}.md"
 _PRINTED = pytest.StashKey[bool]()
 
 
 def publish(report: dict[str, Any]) -> None:
     """Add one seed's report to this invocation's file and re-render the figures."""
     ARTIFACTS.mkdir(exist_ok=True)
-    with FileLock(str(ARTIFACTS / "fault_campaign.lock")):
+    with FileLock(str(ARTIFACTS / f"{_NAME}.lock")):
         stored = json.loads(CAMPAIGN_JSON.read_text()) if CAMPAIGN_JSON.exists() else {}
         if stored.get("run") != _RUN_ID:
             stored = {"run": _RUN_ID, "seeds": {}}
