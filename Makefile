@@ -67,9 +67,10 @@ history-windows: install prepare
 ## The seeded fault campaign: seeds 0…SEEDS-1 (`make faults SEEDS=200`), or one seed replayed exactly
 ## (`make faults SEED=17`); `make test` plays 20 fixed seeds. Figures: artifacts/fault_campaign.md.
 SEEDS ?= 20
+JOBS ?= 2
 faults: install prepare
 	WHOOP_FAULT_SEEDS=$(SEEDS) WHOOP_FAULT_SEED=$(SEED) $(BIN)/pytest whoop_dagster_tests/faults/test_campaign.py \
-		-k seeded -q $(if $(SEED),-p no:xdist,-n 2 --dist load)
+		-k seeded -q $(if $(SEED),-p no:xdist,-n $(JOBS) --dist load)
 
 ## `dagster dev` + GraphQL + headless Chromium against the state `make run` leaves.
 e2e: run

@@ -23,6 +23,7 @@ import duckdb
 from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
 from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager
+from whoop_dagster_tests.faults.campaign_lab import EpisodeResult, SeedLab, table_problems
 from whoop_dagster_tests.faults.campaign_plan import Episode
 
 ML_TABLES = ("recovery_forecast", "recovery_anomalies", "sleep_performance_forecast")
@@ -112,10 +113,8 @@ def marts_problems(path: Path) -> list[str]:
     return problems
 
 
-def downstream_episode(lab: Any, episode: Episode, fired: Counter[str]) -> Any:
+def downstream_episode(lab: SeedLab, episode: Episode, fired: Counter[str]) -> EpisodeResult:
     """The steps after the raw loads in a child process, SIGKILLed inside dbt or inside an ML table's write."""
-    from whoop_dagster_tests.faults.campaign import EpisodeResult, table_problems
-
     main = episode.faults[0]
     lab.downstream = True
     before = lab.tables()
