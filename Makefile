@@ -66,6 +66,7 @@ history-windows: install prepare
 
 ## The seeded fault campaign: seeds 0…SEEDS-1 (`make faults SEEDS=200`), or one seed replayed exactly
 ## (`make faults SEED=17`); `make test` plays 20 fixed seeds. Figures: artifacts/fault_campaign.md.
+## JOBS=n workers (default 2): much of a seed is waiting (429 resets, backoffs, slow pages, locks).
 SEEDS ?= 20
 JOBS ?= 2
 faults: install prepare

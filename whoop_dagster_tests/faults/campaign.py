@@ -8,7 +8,8 @@ that fails names endpoint and partitions; transient faults are recovered, persis
 fail). Then the faults go, a plain re-run of the affected days follows, and the seed must
 converge: every raw table equals the emulator's truth (0 missing, duplicated or stale), the
 marts agree with raw where dbt ran, the refresh token still works and no issued secret
-appears anywhere the seed logged.
+appears anywhere the seed logged. The lab and the judging of an episode live in
+``campaign_lab``, the episodes in ``campaign_episodes`` and ``campaign_downstream``.
 """
 
 from __future__ import annotations
