@@ -7,10 +7,11 @@ VENV ?= .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
-DAYS ?= 90
+DAYS ?= 180
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install prepare run dev dashboard test test-instants history-windows faults e2e bench lint format home clean
+.PHONY: install prepare run dev dashboard test test-instants history-windows forecast-windows faults e2e bench lint format \
+	home clean
 
 install: $(INSTALLED)
 
@@ -63,6 +64,11 @@ test-instants: install prepare
 ## load them on 36 dates (`make test` builds the same windows once, in one shared warehouse).
 history-windows: install prepare
 	$(BIN)/python scripts/check_history_windows.py --jobs 2
+
+## Both forecasts' gates on 120 windows of `make run`'s length over two years of dates
+## (`make test` checks twelve).
+forecast-windows: install prepare
+	$(BIN)/python scripts/check_forecast_windows.py
 
 ## The seeded fault campaign: seeds 0…SEEDS-1 (`make faults SEEDS=200`), or one seed replayed exactly
 ## (`make faults SEED=17`); `make test` plays 20 fixed seeds. Figures: artifacts/fault_campaign.md.

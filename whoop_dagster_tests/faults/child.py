@@ -113,18 +113,17 @@ def _materialize(spec: dict[str, Any]) -> bool:
 def downstream(spec: dict[str, Any]) -> None:
     os.environ.update(WHOOP_DEPLOYMENT="local", WHOOP_DUCKDB_PATH=spec["duckdb_path"])
     import dagster as dg
-    from dagster_duckdb_pandas import DuckDBPandasTypeHandler
 
     from whoop_dagster.defs.dbt import build_dbt_definitions
     from whoop_dagster.defs.ml import build_ml_definitions
     from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
     from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
-    from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager
+    from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager, WholeTableReplacingTypeHandler
 
     victim, marker = spec.get("victim"), spec.get("marker")
 
-    class DiesInsideTheWrite(DuckDBPandasTypeHandler):
-        """The stock handler, but the process dies when it is about to insert the ``victim`` table."""
+    class DiesInsideTheWrite(WholeTableReplacingTypeHandler):
+        """The project's handler, but the process dies when it is about to write the ``victim`` table."""
 
         def handle_output(self, context: Any, table_slice: Any, obj: Any, connection: Any) -> Any:
             if table_slice.table == victim:
