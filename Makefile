@@ -10,7 +10,8 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 DAYS ?= 180
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install prepare run dev dashboard test test-instants history-windows forecast-windows e2e bench lint format home clean
+.PHONY: install prepare run dev dashboard test test-instants history-windows forecast-windows faults e2e bench lint format \
+	home clean
 
 install: $(INSTALLED)
 
@@ -68,6 +69,15 @@ history-windows: install prepare
 ## (`make test` checks twelve).
 forecast-windows: install prepare
 	$(BIN)/python scripts/check_forecast_windows.py
+
+## The seeded fault campaign: seeds 0…SEEDS-1 (`make faults SEEDS=200`), or one seed replayed exactly
+## (`make faults SEED=17`); `make test` plays 20 fixed seeds. Figures: artifacts/fault_campaign.md.
+## JOBS=n workers (default 2): much of a seed is waiting (429 resets, backoffs, slow pages, locks).
+SEEDS ?= 20
+JOBS ?= 2
+faults: install prepare
+	WHOOP_FAULT_SEEDS=$(SEEDS) WHOOP_FAULT_SEED=$(SEED) $(BIN)/pytest whoop_dagster_tests/faults/test_campaign.py \
+		-k seeded -q $(if $(SEED),-p no:xdist,-n $(JOBS) --dist load)
 
 ## `dagster dev` + GraphQL + headless Chromium against the state `make run` leaves.
 e2e: run

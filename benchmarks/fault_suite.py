@@ -1,8 +1,9 @@
 """The fault suite's table in RESULTS.md: runs ``pytest whoop_dagster_tests/faults`` and copies its summary.
 
-The suite (13 scenarios: 429 storms, 5xx and timeouts mid-pagination, malformed and
-truncated pages, expired and rotated tokens, a run killed between delete and insert,
-locked or unavailable warehouses) writes its table to ``artifacts/fault_summary.md``;
+The suite (7 hand-picked scenarios: a 429 burst and 5xx mid-pagination with their metadata,
+an expired and a rotated token with their refresh counts, a run killed between delete and
+insert after refreshing, a DuckDB file held by another writer, an unavailable warehouse;
+the seeded campaign, ``test_campaign.py``, plays the rest at random) writes its table to ``artifacts/fault_summary.md``;
 this script runs it once, serially (``-p no:xdist``), and puts that table in RESULTS.md
 under the same header as the benchmarks. It measures nothing itself: the suite's
 assertions decide pass or fail, and a failing suite is reported as such.

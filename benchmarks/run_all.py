@@ -34,6 +34,7 @@ BENCHMARKS: tuple[tuple[str, str, str], ...] = (
     ("dlt_comparison", "bench_dlt_comparison", "6. dlt comparison: the same load with dlt's REST API source"),
     ("fault_suite", "fault_suite", "7. Fault suite: one fault injected per scenario"),
     ("dashboard", "bench_dashboard", "8. Dashboard: query time per tab on 730 days of data"),
+    ("fault_campaign", "fault_campaign", "9. Fault campaign: seeded fault sequences, then a plain re-run"),
 )
 
 

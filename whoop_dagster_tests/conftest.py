@@ -70,7 +70,9 @@ def dbt_manifest() -> Path:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The fault suite's table (the xdist controller never loads faults/conftest.py)."""
+    """The fault suite's table and the campaign's figures (the xdist controller never loads faults/conftest.py)."""
+    from whoop_dagster_tests.faults import campaign_summary
     from whoop_dagster_tests.faults.summary import print_summary
 
     print_summary(terminalreporter)
+    campaign_summary.print_summary(terminalreporter)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 FAULT_KINDS = ("rate_limit", "server_error", "slow", "malformed_json", "truncated", "expired_token")
 
@@ -42,12 +46,31 @@ class Fault:
         return asdict(self)
 
 
+@dataclass
+class RequestHook:
+    """An action run once, on the ``after + 1``-th request whose path contains ``path``."""
+
+    id: int
+    action: Callable[[], None]
+    path: str = DEFAULT_PATH
+    after: int = 0
+    seen: int = 0
+    #: Set once the action has run (or raised).
+    fired: threading.Event = field(default_factory=threading.Event)
+    #: What the action raised (it never becomes the request's answer).
+    error: BaseException | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "path": self.path, "after": self.after, "seen": self.seen, "fired": self.fired.is_set()}
+
+
 class FaultInjector:
-    """The list of active faults; thread-safe."""
+    """The list of active faults and request hooks; thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._hooks: list[RequestHook] = []
         self._ids = itertools.count(1)
 
     def add(
@@ -73,15 +96,34 @@ class FaultInjector:
         """Add faults from JSON-like dicts: ``{"kind": ..., "path": ..., "after": ..., ...options}``."""
         return [self.add(**spec) for spec in specs]
 
+    def on_request(self, action: Callable[[], None], *, path: str = DEFAULT_PATH, after: int = 0) -> RequestHook:
+        """Run ``action`` while the emulator handles the ``after + 1``-th request to ``path`` (in process only).
+
+        The action runs in the handler thread before that request is answered; what it
+        raises is kept in the hook's ``error`` (the request is answered normally).
+        """
+        if after < 0:
+            raise ValueError("after must be >= 0")
+        with self._lock:
+            hook = RequestHook(next(self._ids), action, path, after)
+            self._hooks.append(hook)
+            return hook
+
     def list(self) -> list[dict[str, Any]]:
         """Every fault with its counters (exhausted ones included, until cleared)."""
         with self._lock:
             return [f.to_dict() for f in self._faults]
 
+    def hooks(self) -> list[dict[str, Any]]:
+        """Every request hook with its counters (fired ones included, until cleared)."""
+        with self._lock:
+            return [h.to_dict() for h in self._hooks]
+
     def clear(self) -> None:
-        """Remove every fault."""
+        """Remove every fault and request hook."""
         with self._lock:
             self._faults.clear()
+            self._hooks.clear()
 
     def remove(self, fault_id: int) -> None:
         """Remove one fault by id."""
@@ -89,8 +131,18 @@ class FaultInjector:
             self._faults = [f for f in self._faults if f.id != fault_id]
 
     def match(self, path: str) -> Fault | None:
-        """Count a request to ``path`` against every fault and return the one that fires, if any."""
+        """Count a request to ``path`` against every fault and return the one that fires, if any.
+
+        Request hooks due on this request run first (outside the lock: an action may take a while).
+        """
         with self._lock:
+            due = []
+            for hook in self._hooks:
+                if hook.seen > hook.after or hook.path not in path:
+                    continue  # already due once, or not its path
+                hook.seen += 1
+                if hook.seen > hook.after:
+                    due.append(hook)
             firing = None
             for fault in self._faults:
                 if fault.exhausted or fault.path not in path:
@@ -99,4 +151,12 @@ class FaultInjector:
                 if firing is None and fault.seen > fault.after:
                     fault.fired += 1
                     firing = fault
-            return firing
+        for hook in due:
+            try:
+                hook.action()
+            except Exception as err:  # kept for the caller, never turned into the request's answer
+                logger.debug("request hook %d raised %s", hook.id, type(err).__name__)
+                hook.error = err
+            finally:
+                hook.fired.set()
+        return firing

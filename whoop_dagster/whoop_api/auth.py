@@ -265,6 +265,25 @@ class TokenManager:
         """
         return self._obtain(stale_access_token=stale_access_token, force=True)
 
+    def adopt_rotated(self, rejected_access_token: str) -> str | None:
+        """The pair another process stored after ``rejected_access_token`` (now in use), or None if none.
+
+        For a 401 right after our own refresh: if another process rotated the tokens since
+        (which revokes ours), its stored pair is the one to use; an unchanged store means the
+        freshly refreshed token itself was rejected. Never refreshes.
+        """
+        with self._lock:
+            current = self._current
+            if current is not None and current.access_token != rejected_access_token:
+                return current.access_token  # another thread adopted or refreshed meanwhile
+            with self.store.lock():
+                stored = self.store.load()
+            if stored is None or stored.access_token == rejected_access_token:
+                return None
+            logger.info("another process rotated the WHOOP tokens after our refresh; using its pair")
+            self._current = stored
+            return stored.access_token
+
     def _obtain(self, *, stale_access_token: str | None, force: bool) -> str:
         with self._lock:
             now = self._clock()

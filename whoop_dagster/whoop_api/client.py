@@ -41,6 +41,9 @@ from whoop_dagster.whoop_api.rate_limit import RateLimiter
 logger = logging.getLogger(__name__)
 
 REVOKE_PATH = "/v2/user/access"
+#: 401s after our refresh answered with another process's newer pair, per request: bounded, so
+#: that processes rotating in a loop end in an error instead of an endless exchange.
+MAX_ADOPTED_ROTATIONS = 3
 
 
 @dataclass
@@ -350,6 +353,7 @@ class WhoopClient:
         described = dict(context if context is not None else (params or {}))
         url = self.api_base_url + path
         refreshed = False
+        adopted = 0
         rate_limited = 0
         unreadable = 0
         while True:
@@ -377,6 +381,11 @@ class WhoopClient:
                 logger.debug("%s %s -> %d in %.3f s", method, path, status, time.monotonic() - started)
                 if status == 401:
                     if refreshed:
+                        # Another process may have rotated the pair right after our refresh (a
+                        # rotation revokes the access token we just got): then use its pair.
+                        adopted += 1
+                        if adopted <= MAX_ADOPTED_ROTATIONS and self.tokens.adopt_rotated(token) is not None:
+                            continue
                         raise WhoopAuthError(
                             "WHOOP rejected a freshly refreshed access token (401). Run `whoop-dagster auth` "
                             "to authorize again.",

@@ -140,3 +140,27 @@ def test_faults_fired_are_counted_by_kind(emu, client):
         "expired_token",
         None,
     ]
+
+
+def test_a_request_hook_runs_on_its_request_before_the_token_is_checked(emu, client):
+    hook = emu.faults.on_request(emu.expire_access_tokens, path="/v2/cycle", after=1)
+    statuses = [client.get("/v2/cycle").status_code for _ in range(2)]
+    client.get("/v2/activity/sleep")  # another path: not counted
+    assert statuses == [200, 401]  # the second request met the tokens its hook had just expired
+    assert hook.fired.is_set()
+    assert emu.faults.hooks() == [{"id": hook.id, "path": "/v2/cycle", "after": 1, "seen": 2, "fired": True}]
+
+
+def test_a_request_hook_runs_once_and_what_it_raises_is_kept_not_answered(emu, client):
+    calls = []
+
+    def failing_action():
+        calls.append(1)
+        raise RuntimeError("boom")
+
+    hook = emu.faults.on_request(failing_action)
+    assert [client.get("/v2/cycle").status_code for _ in range(3)] == [200, 200, 200]
+    assert calls == [1]
+    assert isinstance(hook.error, RuntimeError)
+    emu.faults.clear()
+    assert emu.faults.hooks() == []

@@ -11,6 +11,14 @@ Commands:
 ``materialize-until-killed``
     Materialize every raw asset for a partition range, and SIGKILL this process inside the
     ``raw.cycle`` write, after its delete and before its insert.
+``materialize``
+    Materialize the raw assets ``selection`` for a partition range (the fault campaign's runs
+    in another process: killed from outside, or next to another run); with ``victim``, SIGKILL
+    this process between that table's delete and insert.
+``downstream``
+    Build every dbt model and ML asset on the DuckDB file (the steps after the raw loads);
+    with ``victim``, SIGKILL this process inside that ML table's write (the stock pandas IO
+    manager's delete has run, its insert not). The parent kills it inside dbt by itself.
 ``hold-lock``
     Open the DuckDB file (``read_only`` or not) and hold it until stdin closes.
 
@@ -50,6 +58,17 @@ def rotate(spec: dict[str, Any]) -> None:
 
 
 def materialize_until_killed(spec: dict[str, Any]) -> None:
+    _materialize({**spec, "selection": ["group:whoop_raw"]})
+    raise SystemExit("the run was not killed")
+
+
+def materialize(spec: dict[str, Any]) -> None:
+    success = _materialize(spec)
+    print(json.dumps({"success": success}), flush=True)
+    raise SystemExit(0 if success else 1)
+
+
+def _materialize(spec: dict[str, Any]) -> bool:
     import dagster as dg
 
     from whoop_dagster.defs.raw.assets import build_raw_assets
@@ -60,26 +79,83 @@ def materialize_until_killed(spec: dict[str, Any]) -> None:
     class DiesBetweenDeleteAndInsert(DuckDBWarehouse):
         """Writes like the real warehouse, but the process dies inside the ``victim`` table's transaction."""
 
-        victim: str
-        marker: str
+        victim: str | None = None
+        marker: str | None = None
 
         def _insert_frame(self, cursor: Any, table: Any, frame: Any) -> int:
             if table.name == self.victim:
                 # The slice's delete has run in this transaction: record what is left, then die.
                 left = cursor.execute(f"SELECT count(*) FROM {self.qualified(table)}").fetchone()[0]
-                Path(self.marker).write_text(json.dumps({"rows_left": left, "rows_to_insert": len(frame)}))
+                if self.marker:
+                    Path(self.marker).write_text(json.dumps({"rows_left": left, "rows_to_insert": len(frame)}))
                 os.kill(os.getpid(), signal.SIGKILL)
             return super()._insert_frame(cursor, table, frame)
 
-    warehouse = DiesBetweenDeleteAndInsert(path=spec["duckdb_path"], victim=spec["victim"], marker=spec["marker"])
+    warehouse = DiesBetweenDeleteAndInsert(
+        path=spec["duckdb_path"],
+        victim=spec.get("victim"),
+        marker=spec.get("marker"),
+        lock_timeout_seconds=spec.get("lock_timeout_seconds", 600.0),
+    )
+    selection = spec["selection"]
     result = dg.materialize(
         build_raw_assets(frozen_partitions_def(), "duckdb"),
         resources={"whoop": WhoopApiResource(**spec["whoop"]), "warehouse": warehouse},
-        selection="group:whoop_raw",
+        selection=selection
+        if selection == ["group:whoop_raw"]
+        else [dg.AssetKey.from_user_string(k) for k in selection],
         tags=spec["tags"],
         raise_on_error=False,
     )
-    raise SystemExit(f"the run was not killed (success={result.success})")
+    return result.success
+
+
+def downstream(spec: dict[str, Any]) -> None:
+    os.environ.update(WHOOP_DEPLOYMENT="local", WHOOP_DUCKDB_PATH=spec["duckdb_path"])
+    import dagster as dg
+
+    from whoop_dagster.defs.dbt import build_dbt_definitions
+    from whoop_dagster.defs.ml import build_ml_definitions
+    from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
+    from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
+    from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager, WholeTableReplacingTypeHandler
+
+    victim, marker = spec.get("victim"), spec.get("marker")
+
+    class DiesInsideTheWrite(WholeTableReplacingTypeHandler):
+        """The project's handler, but the process dies when it is about to write the ``victim`` table."""
+
+        def handle_output(self, context: Any, table_slice: Any, obj: Any, connection: Any) -> Any:
+            if table_slice.table == victim:
+                qualified = f"{table_slice.schema}.{table_slice.table}"
+                present = connection.execute(
+                    "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                    [table_slice.schema, table_slice.table],
+                ).fetchone()[0]
+                left = connection.execute(f"select count(*) from {qualified}").fetchone()[0] if present else None
+                Path(str(marker)).write_text(json.dumps({"rows_left": left, "rows_to_insert": len(obj)}))
+                os.kill(os.getpid(), signal.SIGKILL)
+            return super().handle_output(context, table_slice, obj, connection)
+
+    class KillableIOManager(DuckDBWarehouseIOManager):
+        @staticmethod
+        def type_handlers() -> list[Any]:
+            return [DiesInsideTheWrite()]
+
+    warehouse = DuckDBWarehouse(path=spec["duckdb_path"])
+    dbt = build_dbt_definitions("local")
+    ml = build_ml_definitions(warehouse)
+    result = dg.materialize(
+        [*(dbt.assets or []), *(ml.assets or [])],
+        resources={
+            **(dbt.resources or {}),
+            "warehouse": warehouse,
+            WAREHOUSE_IO_MANAGER_KEY: KillableIOManager(database=spec["duckdb_path"]),
+        },
+        raise_on_error=False,
+    )
+    print(json.dumps({"success": result.success}), flush=True)
+    raise SystemExit(0 if result.success else 1)
 
 
 def hold_lock(spec: dict[str, Any]) -> None:
@@ -94,7 +170,13 @@ def hold_lock(spec: dict[str, Any]) -> None:
         connection.close()
 
 
-COMMANDS = {"rotate": rotate, "materialize-until-killed": materialize_until_killed, "hold-lock": hold_lock}
+COMMANDS = {
+    "rotate": rotate,
+    "materialize-until-killed": materialize_until_killed,
+    "materialize": materialize,
+    "downstream": downstream,
+    "hold-lock": hold_lock,
+}
 
 
 def main() -> None:

@@ -29,19 +29,15 @@ SUMMARY_MD = ARTIFACTS / "fault_summary.md"
 FAULT_TESTS = "whoop_dagster_tests/faults/"
 
 #: The scenarios, in the order the table lists them.
+#: The other faults (storms outlasting the client, persistent 5xx, slow, truncated and malformed
+#: pages, a reader holding the file, kills and races at random points) are the seeded campaign's.
 SCENARIOS = (
     "429 storm (3 in a row, mid-run)",
-    "429 storm outlasting the client",
     "5xx mid-pagination (2 in a row)",
-    "5xx mid-pagination (persistent)",
-    "timeout (slow page, 0.5 s read timeout)",
-    "malformed JSON page (persistent)",
-    "truncated page",
     "access token expired mid-run",
     "refresh token rotated by another process",
     "run killed between delete and insert",
     "DuckDB locked by another writer",
-    "DuckDB locked by another reader",
     "warehouse unavailable (uncreatable path)",
 )
 

@@ -9,7 +9,7 @@ import logging
 from whoop_dagster_tests.faults.harness import RECOVERED, FaultLab, on_data_request, run_child
 from whoop_dagster_tests.faults.summary import SCENARIOS
 
-EXPIRED, ROTATED = SCENARIOS[7:9]
+EXPIRED, ROTATED = SCENARIOS[2:4]
 
 
 def _prime_the_token_file(lab: FaultLab) -> dict[str, int]:

@@ -288,3 +288,21 @@ def test_a_client_at_the_emulators_limit_stops_before_provoking_a_429(start_emul
             client.get_object("user_profile")
     assert emu.stats()["rate_limited"] == 0
     assert len(data_requests(emu)) == 20
+
+
+def test_a_401_after_refreshing_uses_the_pair_another_process_rotated_meanwhile(emu, tmp_path):
+    # Found by the fault campaign (seed 14 of `make faults`): another process rotated right after
+    # our refresh, which revoked the access token we had just got; the store holds its pair.
+    from whoop_dagster.whoop_api.token_store import FileTokenStore
+    from whoop_dagster_tests.whoop_api.emulated import token_manager
+
+    path = tmp_path / "tokens.json"
+    ours = token_manager(emu, FileTokenStore(path, seed_refresh_token=emu.issue_refresh_token()))
+    theirs = token_manager(emu, FileTokenStore(path))
+    emu.faults.on_request(emu.expire_access_tokens, path="/v2/cycle")  # our 1st read: 401, we refresh
+    emu.faults.on_request(lambda: theirs.force_refresh(theirs.access_token()), path="/v2/cycle", after=1)
+    with client_for(emu, tokens=ours) as client:
+        records = list(client.iter_records("cycle"))
+    assert records == emu.dataset.records("cycle")
+    assert len(data_requests(emu, 401)) == 2
+    assert emu.stats()["tokens"]["rejected"] == 0

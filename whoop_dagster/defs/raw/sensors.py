@@ -2,10 +2,12 @@
 
 The API filters on a record's time span, not on ``updated_at``: late re-scores are only found by re-reading
 a lookback window. The run key carries the new high-water mark, so a retried tick never launches twice.
+Each tick also requests again the lookback window's days whose latest load failed: the cursor
+moves when a run is requested, so a failed run would otherwise leave its days behind.
 """
 
 import os
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import dagster as dg
 
@@ -13,7 +15,7 @@ from whoop_dagster import environment
 from whoop_dagster.clock import Clock, utc_now
 from whoop_dagster.defs.raw.cursor import SensorCursor, changed_records, plan_tick
 from whoop_dagster.defs.raw.extract import api_sleep_starts_batched, latest_versions, place_records
-from whoop_dagster.defs.raw.partitions import DayRange
+from whoop_dagster.defs.raw.partitions import DayRange, contiguous_ranges
 from whoop_dagster.defs.raw.tables import raw_asset_key
 from whoop_dagster.resources import WhoopApiResource
 from whoop_dagster.whoop_api.endpoints import COLLECTION_ENDPOINTS, Endpoint
@@ -37,6 +39,36 @@ def run_request_for(endpoint: Endpoint, days: DayRange, cursor: SensorCursor) ->
             "whoop/trigger": f"{endpoint.name}_sensor",
         },
     )
+
+
+def retry_request_for(endpoint: Endpoint, days: DayRange, now: datetime) -> dg.RunRequest:
+    """A new load of ``days``, whose latest load failed; the key names the tick, so each tick retries once."""
+    return dg.RunRequest(
+        run_key=f"{endpoint.name}:{days}:retry:{now.isoformat(timespec='minutes')}",
+        asset_selection=[raw_asset_key(endpoint)],
+        tags={
+            RANGE_START_TAG: days.first.isoformat(),
+            RANGE_END_TAG: days.last.isoformat(),
+            "whoop/trigger": f"{endpoint.name}_sensor",
+            "whoop/retry": "latest load failed",
+        },
+    )
+
+
+def failed_days(
+    context: dg.SensorEvaluationContext,
+    endpoint: Endpoint,
+    partitions_def: dg.TimeWindowPartitionsDefinition,
+    days: DayRange,
+) -> set[date]:
+    """The days of ``days`` whose latest load of ``endpoint`` failed (per the instance's partition status)."""
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:  # a context built without an instance (unit tests): no history
+        return set()
+    keys = [(days.first + timedelta(days=i)).isoformat() for i in range(days.days)]
+    statuses = instance.get_status_by_partition(raw_asset_key(endpoint), keys, partitions_def) or {}
+    return {date.fromisoformat(key) for key, status in statuses.items() if status == dg.AssetPartitionStatus.FAILED}
 
 
 def sensor_interval_seconds(demo_mode: bool) -> int:
@@ -97,21 +129,30 @@ def build_endpoint_sensor(
             # Skip without a cursor: the next tick retries from the same high-water mark.
             return dg.SkipReason(f"{endpoint.name}: WHOOP API unavailable, will retry: {err}")
         plan = plan_tick(placed, cursor, first_day, last_day)
-        if not plan.ranges:
+        planned = {day for days in plan.ranges for day in _days_of(days)}
+        window = DayRange(max(window_start.date(), first_day), last_day)
+        retries = contiguous_ranges(failed_days(context, endpoint, partitions_def, window) - planned)
+        if not plan.ranges and not retries:
             return dg.SkipReason(f"{endpoint.name}: no records updated since {cursor.high_water} ({requests} request)")
         context.log.info(
-            "%s: %d changed record(s) in %s; cursor → %s",
+            "%s: %d changed record(s) in %s; cursor → %s; days whose latest load failed, again: %s",
             endpoint.name,
             plan.changed_records,
-            ", ".join(map(str, plan.ranges)),
+            ", ".join(map(str, plan.ranges)) or "no day",
             plan.cursor.high_water,
+            ", ".join(map(str, retries)) or "none",
         )
         return dg.SensorResult(
-            run_requests=[run_request_for(endpoint, days, plan.cursor) for days in plan.ranges],
+            run_requests=[run_request_for(endpoint, days, plan.cursor) for days in plan.ranges]
+            + [retry_request_for(endpoint, days, now) for days in retries],
             cursor=plan.cursor.serialize(),
         )
 
     return _sensor
+
+
+def _days_of(days: DayRange) -> list[date]:
+    return [days.first + timedelta(days=i) for i in range(days.days)]
 
 
 def build_raw_sensors(

@@ -4,6 +4,7 @@ The sensors run on the emulator's clock (frozen at the tests' instant, moved by 
 on the wall clock.
 """
 
+import json
 from datetime import timedelta
 
 import dagster as dg
@@ -194,3 +195,51 @@ def test_the_requested_run_loads_its_range_in_one_run(emu, whoop, tmp_path):
     assert {str(d)[:10] for d in loaded["_partition_date"]} <= {
         (days.first + timedelta(days=i)).isoformat() for i in range(days.days)
     }
+
+
+def test_a_day_whose_sensor_run_failed_is_requested_again_by_the_next_tick(emu, whoop, tmp_path):
+    # The cursor moves when a run is requested: a failed run must not leave its day stale for good.
+    from whoop_dagster.defs.raw.assets import build_raw_assets
+    from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
+
+    instance = dg.DagsterInstance.ephemeral()
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+
+    def tick_on(cursor):
+        with dg.build_sensor_context(cursor=cursor, resources={"whoop": whoop}, instance=instance) as context:
+            return sensor_for(CYCLE, emu)(context)
+
+    def run(request):
+        return dg.materialize(
+            build_raw_assets(PARTITIONS, "duckdb"),
+            selection=request.asset_selection,
+            tags=request.tags,
+            resources={"whoop": whoop, "warehouse": warehouse},
+            instance=instance,
+            raise_on_error=False,
+        )
+
+    first = tick_on(None)
+    day, victim = record_about_days_ago(emu, CYCLE.name, 3)
+    emu.advance(timedelta(minutes=1))
+    emu.rescore(CYCLE.name, victim["id"])
+    second = tick_on(first.cursor)
+    emu.faults.add("server_error", path="/v2/cycle", times=None, status=502)
+    assert not run(request_holding(second, day.isoformat())).success
+    emu.faults.clear()
+
+    third = tick_on(second.cursor)
+    assert isinstance(third, dg.SensorResult)
+    assert third.cursor == second.cursor  # nothing new: only the failed day again
+    retry = request_holding(third, day.isoformat())
+    assert retry.run_key not in {r.run_key for r in second.run_requests}
+    assert run(retry).success
+    assert isinstance(tick_on(third.cursor), dg.SkipReason)
+    loaded = warehouse.read_frame("SELECT payload FROM raw.cycle WHERE id = ?", [victim["id"]])
+    rescored = next(r for r in emu.dataset.records(CYCLE.name) if r["id"] == victim["id"])
+    assert json.loads(loaded["payload"][0]) == rescored
+
+
+def test_a_tick_without_an_instance_retries_nothing_and_still_plans(emu, whoop):
+    result = tick(emu, CYCLE, whoop)
+    assert all("whoop/retry" not in request.tags for request in result.run_requests)
