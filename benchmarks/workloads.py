@@ -14,6 +14,8 @@ Workloads:
   dlt-load        the four collections into DuckDB with dlt's REST API source
   load-probe      import the code location and list the heavy modules it loaded
   run-steps       step timings of the newest run in $DAGSTER_HOME
+  dbt-step        the dbt step alone (every model and test) as the main job runs it, on the
+                  persistent instance in $DAGSTER_HOME or an in-memory one
 """
 
 from __future__ import annotations
@@ -227,6 +229,46 @@ def load_probe() -> dict[str, Any]:
     }
 
 
+# --- the dbt step alone --------------------------------------------------------------------
+
+
+def dbt_step(instance_kind: str, stream: str) -> dict[str, Any]:
+    """Materialize the dbt multi-asset (every model, seed, snapshot and test) in-process, as ``make run`` does.
+
+    ``stream='live'`` reproduces the dbt step before it waited for dbt on DuckDB (dagster-dbt's
+    metadata threads polling a running dbt), for the before/after comparison.
+    """
+    import dagster as dg
+
+    from whoop_dagster.defs.dbt import execution
+    from whoop_dagster.defs.dbt.assets import build_dbt_assets, build_dbt_resource
+
+    if stream == "live":
+        execution.holds_events_until_dbt_exits = lambda invocation: False
+    models = build_dbt_assets()
+    instance = dg.DagsterInstance.get() if instance_kind == "persistent" else dg.DagsterInstance.ephemeral()
+    with instance:
+        started = _now()
+        result = dg.materialize(
+            [models], instance=instance, resources={"dbt": build_dbt_resource()}, raise_on_error=False
+        )
+        ended = _now()
+        [stats] = instance.get_run_step_stats(result.run_id)
+        materializations = [e.materialization for e in result.get_asset_materialization_events()]
+        evaluations = result.get_asset_check_evaluations()
+        return {
+            "success": result.success,
+            "phases": {"materialize": {"start": started, "end": ended}},
+            "step_s": stats.end_time - stats.start_time,
+            "materializations": len(materializations),
+            "with_row_count": sum("dagster/row_count" in m.metadata for m in materializations),
+            "with_column_schema": sum("dagster/column_schema" in m.metadata for m in materializations),
+            "checks": len(evaluations),
+            "checks_passed": sum(e.passed for e in evaluations),
+            "run_events": len(instance.all_logs(result.run_id)),
+        }
+
+
 # --- step timings of a finished run --------------------------------------------------------
 
 
@@ -266,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--pipelines-dir", required=True)
     commands.add_parser("load-probe")
     commands.add_parser("run-steps")
+    dbt = commands.add_parser("dbt-step")
+    dbt.add_argument("--instance", choices=("persistent", "memory"), default="persistent")
+    dbt.add_argument("--stream", choices=("waited", "live"), default="waited")
     args = parser.parse_args(argv)
 
     if args.workload == "backfill":
@@ -277,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         report = dlt_load(args.api_base_url, token, args.start, args.duckdb, args.pipelines_dir)
     elif args.workload == "run-steps":
         report = run_steps()
+    elif args.workload == "dbt-step":
+        report = dbt_step(args.instance, args.stream)
     else:
         report = load_probe()
     _write(args.out, report)
