@@ -40,6 +40,14 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
+def _cpu_s() -> float:
+    """User + system CPU of this process and of the children it has waited for (e.g. dbt)."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _write(path: str, report: dict[str, Any]) -> None:
     Path(path).write_text(json.dumps(report, indent=2, default=str))
 
@@ -254,11 +262,11 @@ def dbt_step(instance_kind: str, stream: str) -> dict[str, Any]:
     models = build_dbt_assets()
     instance = dg.DagsterInstance.get() if instance_kind == "persistent" else dg.DagsterInstance.ephemeral()
     with instance:
-        started = _now()
+        started, cpu_before = _now(), _cpu_s()
         result = dg.materialize(
             [models], instance=instance, resources={"dbt": build_dbt_resource()}, raise_on_error=False
         )
-        ended = _now()
+        ended, cpu_after = _now(), _cpu_s()
         [stats] = instance.get_run_step_stats(result.run_id)
         materializations = [e.materialization for e in result.get_asset_materialization_events()]
         evaluations = result.get_asset_check_evaluations()
@@ -266,6 +274,7 @@ def dbt_step(instance_kind: str, stream: str) -> dict[str, Any]:
             "success": result.success,
             "phases": {"materialize": {"start": started, "end": ended}},
             "step_s": stats.end_time - stats.start_time,
+            "run_cpu_s": cpu_after - cpu_before,
             "materializations": len(materializations),
             "with_row_count": sum("dagster/row_count" in m.metadata for m in materializations),
             "with_column_schema": sum("dagster/column_schema" in m.metadata for m in materializations),
