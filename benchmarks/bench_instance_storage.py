@@ -87,6 +87,14 @@ def _pg_bin(name: str) -> str:
     return found
 
 
+def _postgres_installed() -> bool:
+    try:
+        _pg_bin("initdb")
+    except RuntimeError:
+        return False
+    return True
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -174,6 +182,10 @@ def measure(repeat: int = 2, variants: tuple[str, ...] = tuple(VARIANTS)) -> Sec
         "instance_storage", "10. Instance storage: a single-run backfill on each storage Dagster supports"
     )
     attempts: list[Attempt] = []
+    skipped = ""
+    if any(v.startswith("postgres") for v in variants) and not _postgres_installed():
+        variants = tuple(v for v in variants if not v.startswith("postgres"))
+        skipped = "PostgreSQL is not installed here (Debian: `apt-get install postgresql`): its rows were skipped."
     wants_postgres = any(v.startswith("postgres") for v in variants)
     with emulator(days=730) as emu, postgres_server() if wants_postgres else _nothing() as postgres:
         first, last = full_history(emu)
@@ -233,6 +245,7 @@ def measure(repeat: int = 2, variants: tuple[str, ...] = tuple(VARIANTS)) -> Sec
         "system time of the measured process (PostgreSQL's own server processes are not in it).",
         table(headers, rows),
         "\n".join(notes),
+        *([skipped] if skipped else []),
     )
     if base:
         section.headlines.append(
