@@ -7,10 +7,10 @@ VENV ?= .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
-DAYS ?= 90
+DAYS ?= 180
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install prepare run dev dashboard test test-instants history-windows e2e bench bench-one lint format home clean
+.PHONY: install prepare run dev dashboard test test-instants history-windows forecast-windows e2e bench bench-one lint format home clean
 
 install: $(INSTALLED)
 
@@ -63,6 +63,11 @@ test-instants: install prepare
 ## load them on 36 dates (`make test` builds the same windows once, in one shared warehouse).
 history-windows: install prepare
 	$(BIN)/python scripts/check_history_windows.py --jobs 2
+
+## Both forecasts' gates on 120 windows of `make run`'s length over two years of dates
+## (`make test` checks twelve).
+forecast-windows: install prepare
+	$(BIN)/python scripts/check_forecast_windows.py
 
 ## `dagster dev` + GraphQL + headless Chromium against the state `make run` leaves.
 e2e: run

@@ -7,6 +7,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from whoop_dagster.environment import DEMO_DAYS
+
 logger = logging.getLogger("whoop_dagster")
 
 
@@ -16,7 +18,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="run the whole pipeline for the last N days into DAGSTER_HOME")
-    demo.add_argument("--days", type=int, default=90, help="days of history to load (default 90)")
+    demo.add_argument("--days", type=int, default=DEMO_DAYS, help=f"days of history to load (default {DEMO_DAYS})")
     demo.add_argument("--multiprocess", action="store_true", help="one process per step, as `dagster dev` runs")
 
     emulator = commands.add_parser("emulator", help="serve the WHOOP API emulator on loopback")

@@ -102,7 +102,7 @@ def load_range(days: int, now: datetime) -> DayRange:
     return DayRange(max(environment.start_date(today), today - timedelta(days=days - 1)), today)
 
 
-def run_demo(days: int = 90, multiprocess: bool = False, clock: Clock = utc_now) -> int:
+def run_demo(days: int = environment.DEMO_DAYS, multiprocess: bool = False, clock: Clock = utc_now) -> int:
     """Run the pipeline job for the last ``days`` days (today included); 0 on success.
 
     The terminal gets one line per finished step, warnings, errors in full and the summary;

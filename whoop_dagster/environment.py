@@ -16,6 +16,10 @@ from whoop_dagster.clock import utc_today
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+#: Days the main job (``whoop-dagster demo``, ``make run``) loads by default: enough history that
+#: both forecasts clear their gates whatever the date (``make forecast-windows``).
+DEMO_DAYS = 180
+
 
 class Deployment(str, Enum):
     """Where the code location runs."""

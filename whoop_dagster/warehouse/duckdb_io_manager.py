@@ -10,11 +10,11 @@ the stock IO manager do the work, again after its own retries if another process
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import dagster as dg
-from dagster_duckdb_pandas import DuckDBPandasIOManager
+from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from pydantic import Field
 
 from whoop_dagster.warehouse.duckdb_lock import (
@@ -38,6 +38,24 @@ class DuckDBWarehouseIOManager(DuckDBPandasIOManager):
 
     def create_io_manager(self, context: Any) -> dg.IOManager:
         return LockWaitingIOManager(super().create_io_manager(context), self.database, self.lock_timeout_seconds)
+
+    @staticmethod
+    def type_handlers() -> Sequence[Any]:
+        return [WholeTableReplacingTypeHandler()]
+
+
+class WholeTableReplacingTypeHandler(DuckDBPandasTypeHandler):
+    """The stock pandas handler, but an unpartitioned output re-creates its table from the DataFrame.
+
+    The stock handler inserts into the table an earlier run created, so the table keeps that
+    run's columns and types: a new column, or a column that was all null the first time (typed
+    ``NULL`` by DuckDB), makes every later store fail after the rows were already deleted.
+    """
+
+    def handle_output(self, context: dg.OutputContext, table_slice: Any, obj: Any, connection: Any) -> Any:
+        if not table_slice.partition_dimensions and not obj.empty:
+            connection.execute(f"drop table if exists {table_slice.schema}.{table_slice.table}")
+        return super().handle_output(context, table_slice, obj, connection)
 
 
 class LockWaitingIOManager(dg.IOManager):

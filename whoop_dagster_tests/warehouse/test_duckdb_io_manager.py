@@ -115,3 +115,24 @@ def _io_manager(path, timeout: float) -> DuckDBWarehouseIOManager:
 @pytest.fixture(autouse=True)
 def _quiet_dagster(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
+
+
+def _store(path, frame: pd.DataFrame) -> None:
+    @dg.asset(key=TABLE_KEY, io_manager_key=WAREHOUSE_IO_MANAGER_KEY)
+    def daily_notes() -> pd.DataFrame:
+        return frame
+
+    io_manager = DuckDBWarehouseIOManager(database=str(path))
+    assert dg.materialize([daily_notes], resources={WAREHOUSE_IO_MANAGER_KEY: io_manager}).success
+
+
+def test_the_table_follows_the_frame_when_its_columns_change(tmp_path):
+    """A column that was all null (DuckDB types it NULL) and a column added later both store."""
+    path = tmp_path / "whoop.duckdb"
+    _store(path, pd.DataFrame({"day": [1, 2], "note": pd.Series([None, None], dtype=object)}))
+    _store(path, pd.DataFrame({"day": [1, 2], "note": ["fever", None], "score": [70.0, 71.5]}))
+    with duckdb.connect(str(path), read_only=True) as connection:
+        rows = connection.execute("select day, note, score from analysis.daily_scores order by 1").fetchall()
+        types = dict(connection.execute("select column_name, data_type from information_schema.columns").fetchall())
+    assert rows == [(1, "fever", 70.0), (2, None, 71.5)]
+    assert types["note"] == "VARCHAR"

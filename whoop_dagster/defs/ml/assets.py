@@ -60,7 +60,7 @@ from whoop_dagster.defs.ml.model import (
     Backtest,
     ModelSpec,
     NotEnoughHistoryError,
-    build_estimator,
+    build_score_estimator,
     design_matrix,
     fit_final,
     permutation_importances,
@@ -108,7 +108,7 @@ def model_spec(config: ForecastConfig) -> ModelSpec:
 
 def estimator_factory(spec: ModelSpec) -> Any:
     """A zero-argument factory of fresh estimators for ``spec`` (tests replace this to sabotage the model)."""
-    return lambda: build_estimator(spec)
+    return lambda: build_score_estimator(spec)
 
 
 def mart_asset_keys(models: Sequence[str] = MART_MODELS) -> dict[str, dg.AssetKey]:
@@ -417,6 +417,8 @@ def anomaly_table(scores: "pd.DataFrame") -> "pd.DataFrame":
     table["user_id"] = table["user_id"].astype("int64")
     table["date_day"] = pd.to_datetime(table["date_day"]).dt.date
     table["model_version"] = METHOD_VERSION
+    # A text column even when no day is flagged (all null): the warehouse types it from the frame.
+    table["drivers"] = table["drivers"].astype("string")
     return table[[name for name, _, _ in ANOMALY_COLUMNS_DOC]]
 
 

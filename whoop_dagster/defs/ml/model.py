@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 #: Bump when the model, its features or its preprocessing change: it is part of ``model_version``
 #: and the assets' ``code_version`` (a new version re-runs the assets under automation).
-MODEL_REVISION = 1
+MODEL_REVISION = 2  # 2: the recovery forecast is clipped to the score's 0-100 range
 
 #: Ridge on standardised features after median imputation (with missing-value indicators).
 #: On 730 emulated days it beat a HistGradientBoostingRegressor (see the report in the PR):
@@ -119,6 +119,23 @@ def build_estimator(spec: ModelSpec) -> Any:
     if spec.name == "hist_gradient_boosting":
         return HistGradientBoostingRegressor(random_state=RANDOM_STATE, **spec.params)
     raise ValueError(f"unknown model {spec.name!r}: use 'ridge' or 'hist_gradient_boosting'")
+
+
+def clip_to_score_range(predictions: Any) -> Any:
+    """Predictions clipped to 0-100, the range of WHOOP's scores (a linear model extrapolates past it)."""
+    import numpy as np
+
+    return np.clip(predictions, 0.0, 100.0)
+
+
+def build_score_estimator(spec: ModelSpec) -> Any:
+    """The spec's estimator for a 0-100 score: its predictions clipped to the range (a stock scikit-learn wrapper)."""
+    import numpy as np
+    from sklearn.compose import TransformedTargetRegressor
+
+    return TransformedTargetRegressor(
+        regressor=build_estimator(spec), func=np.asarray, inverse_func=clip_to_score_range, check_inverse=False
+    )
 
 
 #: Builds a fresh estimator (anything with ``fit(X, y)`` / ``predict(X)``); swapped out in tests.
