@@ -45,6 +45,7 @@ from benchlib import (
     publish,
     python_command,
     run_measured,
+    run_output,
     table,
     tool,
     workspace,
@@ -88,7 +89,7 @@ def _graph(emu: Any, days: int, round_: int) -> GraphAttempt:
         measured = run_measured(
             [tool("whoop-dagster"), "demo", "--days", str(days)], api_env(emu, ws), sample_tree=True
         ).check()
-        pauses = sum(float(m) for m in RATE_LIMIT_PAUSE.findall(measured.stdout + measured.stderr))
+        pauses = sum(float(m) for m in RATE_LIMIT_PAUSE.findall(run_output(measured)))
         return GraphAttempt(round_, measured, pauses, load)
 
 

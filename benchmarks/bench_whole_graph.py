@@ -41,6 +41,7 @@ from benchlib import (
     publish,
     python_command,
     run_measured,
+    run_output,
     table,
     today,
     tool,
@@ -111,7 +112,7 @@ def run_graph(days: int) -> GraphRun:
                 phases[_group(step["step"])] += step["end"] - step["start"]
         warehouse_mb = ws.duckdb_path.stat().st_size / 2**20 if ws.duckdb_path.exists() else 0.0
         # The client logs every pause the API's rate limit imposes (demo mode's emulator enforces 100/min).
-        pauses = [float(m) for m in RATE_LIMIT_PAUSE.findall(measured.stdout + measured.stderr)]
+        pauses = [float(m) for m in RATE_LIMIT_PAUSE.findall(run_output(measured))]
         return GraphRun(
             days,
             measured,
