@@ -10,8 +10,8 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 DAYS ?= 180
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install prepare run dev dashboard test test-instants history-windows forecast-windows faults e2e bench lint format \
-	home clean
+.PHONY: install prepare run dev dashboard test test-instants history-windows forecast-windows faults e2e bench bench-one \
+	lint format home clean
 
 install: $(INSTALLED)
 
@@ -88,6 +88,13 @@ e2e: run
 bench: install prepare
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/run_all.py
+
+## One benchmark, rewriting only its section of benchmarks/RESULTS.md: `make bench-one BENCH=dbt_step`
+## (dbt_step, instance_storage, peer, whole_graph, ...: benchmarks/bench_<BENCH>.py). The instance-storage
+## benchmark starts a throwaway PostgreSQL: Debian's `postgresql` package (`apt-get install postgresql`).
+bench-one: install prepare
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python benchmarks/bench_$(BENCH).py $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .

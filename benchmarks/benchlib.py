@@ -177,6 +177,16 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
+def run_output(measured: Measured) -> str:
+    """What ``whoop-dagster demo`` printed plus its full log file (library logs, e.g. the client's
+    rate-limit pauses, go only to that file, whose path the terminal names)."""
+    text = measured.stdout + measured.stderr
+    found = re.search(r"^Full log: (\S+)$", text, re.MULTILINE)
+    if found and Path(found[1]).exists():
+        text += "\n" + Path(found[1]).read_text(errors="replace")
+    return text
+
+
 def median(values: Iterable[float]) -> float:
     return float(statistics.median(list(values)))
 

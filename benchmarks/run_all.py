@@ -3,7 +3,7 @@
 Each benchmark runs in turn (they share the machine's two cores, so never in parallel);
 its section is written as soon as it finishes, so an interrupted run keeps what it
 measured. A benchmark that fails gets a section saying so and the others still run; the
-exit code is then 1. About 13-20 minutes on 2 cores, depending on what else runs.
+exit code is then 1. About 40-60 minutes on 2 cores, depending on what else runs.
 
     python benchmarks/run_all.py [--only api_efficiency,whole_graph] [--skip fault_suite]
 """
@@ -35,6 +35,13 @@ BENCHMARKS: tuple[tuple[str, str, str], ...] = (
     ("fault_suite", "fault_suite", "7. Fault suite: one fault injected per scenario"),
     ("dashboard", "bench_dashboard", "8. Dashboard: query time per tab on 730 days of data"),
     ("fault_campaign", "fault_campaign", "9. Fault campaign: seeded fault sequences, then a plain re-run"),
+    ("dbt_step", "bench_dbt_step", "10. dbt step: Dagster vs a plain `dbt build` of the same project and data"),
+    (
+        "instance_storage",
+        "bench_instance_storage",
+        "11. Instance storage: a single-run backfill on each storage Dagster supports",
+    ),
+    ("peer", "bench_peer", "12. Whole graph vs its un-orchestrated peer (dlt + plain dbt build + ML script)"),
 )
 
 

@@ -8,12 +8,18 @@ results.
 
 Workloads:
   backfill        the raw collections (and/or the two single objects) for a partition
-                  range in one run, in-process, on an in-memory Dagster instance
+                  range in one run, in-process, on an in-memory Dagster instance (or, with
+                  --instance persistent, the one $DAGSTER_HOME/dagster.yaml configures)
   sensor-session  the four cursor sensors: first tick, idle tick, emulator clock
                   advanced, tick after new records, then the runs that tick requested
   dlt-load        the four collections into DuckDB with dlt's REST API source
   load-probe      import the code location and list the heavy modules it loaded
   run-steps       step timings of the newest run in $DAGSTER_HOME
+  ml-script       the ML and analysis fits as a plain Python script (no Dagster run): read
+                  the marts, backtest and fit both forecasts, score anomalies, test the
+                  recovery drivers, write the tables with DuckDB
+  dbt-step        the dbt step alone (every model and test) as the main job runs it, on the
+                  persistent instance in $DAGSTER_HOME or an in-memory one
 """
 
 from __future__ import annotations
@@ -34,6 +40,14 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
+def _cpu_s() -> float:
+    """User + system CPU of this process and of the children it has waited for (e.g. dbt)."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _write(path: str, report: dict[str, Any]) -> None:
     Path(path).write_text(json.dumps(report, indent=2, default=str))
 
@@ -41,14 +55,15 @@ def _write(path: str, report: dict[str, Any]) -> None:
 # --- backfill --------------------------------------------------------------------------------
 
 
-def backfill(first: str, last: str, collections: bool, objects: bool) -> dict[str, Any]:
+def backfill(first: str, last: str, collections: bool, objects: bool, instance_kind: str = "memory") -> dict[str, Any]:
     import dagster as dg
 
     from whoop_dagster.definitions import defs
 
     report: dict[str, Any] = {"phases": {}, "success": True, "metadata": {}}
     tags = {RANGE_START_TAG: first, RANGE_END_TAG: last}
-    with dg.DagsterInstance.ephemeral() as instance:
+    instance = dg.DagsterInstance.get() if instance_kind == "persistent" else dg.DagsterInstance.ephemeral()
+    with instance:
         plan = []
         if collections:
             plan.append(("collections", [f"raw/{name}" for name in COLLECTIONS], tags))
@@ -59,6 +74,7 @@ def backfill(first: str, last: str, collections: bool, objects: bool) -> dict[st
             started = _now()
             result = dg.materialize(assets, instance=instance, tags=run_tags, raise_on_error=False)
             report["phases"][phase] = {"start": started, "end": _now(), "success": result.success}
+            report["run_events"] = report.get("run_events", 0) + len(instance.all_logs(result.run_id))
             report["success"] = report["success"] and result.success
             for event in result.get_asset_materialization_events():
                 materialization = event.step_materialization_data.materialization
@@ -227,6 +243,135 @@ def load_probe() -> dict[str, Any]:
     }
 
 
+# --- the dbt step alone --------------------------------------------------------------------
+
+
+def dbt_step(instance_kind: str, stream: str) -> dict[str, Any]:
+    """Materialize the dbt multi-asset (every model, seed, snapshot and test) in-process, as ``make run`` does.
+
+    ``stream='live'`` reproduces the dbt step before it waited for dbt on DuckDB (dagster-dbt's
+    metadata threads polling a running dbt), for the before/after comparison.
+    """
+    import dagster as dg
+
+    from whoop_dagster.defs.dbt import execution
+    from whoop_dagster.defs.dbt.assets import build_dbt_assets, build_dbt_resource
+
+    if stream == "live":
+        execution.holds_events_until_dbt_exits = lambda invocation: False
+    models = build_dbt_assets()
+    instance = dg.DagsterInstance.get() if instance_kind == "persistent" else dg.DagsterInstance.ephemeral()
+    with instance:
+        started, cpu_before = _now(), _cpu_s()
+        result = dg.materialize(
+            [models], instance=instance, resources={"dbt": build_dbt_resource()}, raise_on_error=False
+        )
+        ended, cpu_after = _now(), _cpu_s()
+        [stats] = instance.get_run_step_stats(result.run_id)
+        materializations = [e.materialization for e in result.get_asset_materialization_events()]
+        evaluations = result.get_asset_check_evaluations()
+        return {
+            "success": result.success,
+            "phases": {"materialize": {"start": started, "end": ended}},
+            "step_s": stats.end_time - stats.start_time,
+            "run_cpu_s": cpu_after - cpu_before,
+            "materializations": len(materializations),
+            "with_row_count": sum("dagster/row_count" in m.metadata for m in materializations),
+            "with_column_schema": sum("dagster/column_schema" in m.metadata for m in materializations),
+            "checks": len(evaluations),
+            "checks_passed": sum(e.passed for e in evaluations),
+            "run_events": len(instance.all_logs(result.run_id)),
+        }
+
+
+# --- the ML fits as a plain script ----------------------------------------------------------
+
+
+def ml_script(duckdb_path: str) -> dict[str, Any]:
+    """The un-orchestrated peer of the ML and analysis assets: the same functions, no Dagster run.
+
+    Importing the project's ML modules imports the ``whoop_dagster.defs`` package (and with it
+    Dagster): a script of its own would not, which this peer does not subtract.
+    """
+    import duckdb
+
+    from whoop_dagster.defs.analysis.assets import drivers_table
+    from whoop_dagster.defs.analysis.drivers import analyse_drivers, driver_frame
+    from whoop_dagster.defs.ml.anomalies import robust_z_scores
+    from whoop_dagster.defs.ml.assets import (
+        RECOVERY_TARGET,
+        ForecastConfig,
+        anomaly_table,
+        estimator_factory,
+        forecast_table,
+        model_spec,
+    )
+    from whoop_dagster.defs.ml.behaviour import behaviour_daily, read_behaviour_marts
+    from whoop_dagster.defs.ml.features import (
+        build_features,
+        daily_frame,
+        forecast_rows,
+        labelled_rows,
+        mart_query,
+        read_marts,
+        vitals_daily,
+    )
+    from whoop_dagster.defs.ml.model import design_matrix, fit_final, permutation_importances, run_backtest
+    from whoop_dagster.defs.ml.sleep_features import build_sleep_features
+    from whoop_dagster.defs.ml.sleep_forecast import (
+        SLEEP_TARGET,
+        SleepForecastConfig,
+        sleep_estimator_factory,
+        sleep_model_spec,
+    )
+    from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
+
+    started = _now()
+    warehouse = DuckDBWarehouse(path=duckdb_path)
+
+    def forecast(features: Any, spec: Any, make: Any, target: Any, config: Any) -> Any:
+        labelled, upcoming = labelled_rows(features), forecast_rows(features)
+        backtest = run_backtest(labelled, make, spec.features, config.min_train_days, config.test_block_days)
+        final = fit_final(labelled, make, spec.features)
+        predicted = final.predict(design_matrix(upcoming, spec.features)) if len(upcoming) else []
+        permutation_importances(labelled, make, spec.features)
+        return forecast_table(backtest, upcoming, predicted, target.version_of(spec))
+
+    recovery_spec = model_spec(ForecastConfig())
+    sleep_spec = sleep_model_spec(SleepForecastConfig())
+    behaviour = behaviour_daily(read_behaviour_marts(warehouse))
+    tables = {
+        "ml.recovery_forecast": forecast(
+            build_features(daily_frame(read_marts(warehouse))),
+            recovery_spec,
+            estimator_factory(recovery_spec),
+            RECOVERY_TARGET,
+            ForecastConfig(),
+        ),
+        "ml.sleep_performance_forecast": forecast(
+            build_sleep_features(behaviour),
+            sleep_spec,
+            sleep_estimator_factory(sleep_spec),
+            SLEEP_TARGET,
+            SleepForecastConfig(),
+        ),
+        "ml.recovery_anomalies": anomaly_table(
+            robust_z_scores(vitals_daily(warehouse.read_frame(mart_query("fact_daily_recovery"))))
+        ),
+        "analysis.recovery_drivers": drivers_table(analyse_drivers(driver_frame(behaviour))),
+    }
+    with duckdb.connect(duckdb_path) as connection:
+        for name, frame in tables.items():
+            connection.execute(f"create schema if not exists {name.split('.')[0]}")
+            connection.register("frame", frame)
+            connection.execute(f"create or replace table {name} as select * from frame")
+            connection.unregister("frame")
+    return {
+        "phases": {"fit": {"start": started, "end": _now()}},
+        "rows": {name: len(frame) for name, frame in tables.items()},
+    }
+
+
 # --- step timings of a finished run --------------------------------------------------------
 
 
@@ -255,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--last", required=True)
     run.add_argument("--no-collections", action="store_true")
     run.add_argument("--objects", action="store_true")
+    run.add_argument("--instance", choices=("memory", "persistent"), default="memory")
     sensors = commands.add_parser("sensor-session")
     sensors.add_argument("--emulator-base-url", required=True)
     sensors.add_argument("--advance-seconds", type=float, default=86_400)
@@ -266,10 +412,15 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--pipelines-dir", required=True)
     commands.add_parser("load-probe")
     commands.add_parser("run-steps")
+    ml = commands.add_parser("ml-script")
+    ml.add_argument("--duckdb", required=True)
+    dbt = commands.add_parser("dbt-step")
+    dbt.add_argument("--instance", choices=("persistent", "memory"), default="persistent")
+    dbt.add_argument("--stream", choices=("waited", "live"), default="waited")
     args = parser.parse_args(argv)
 
     if args.workload == "backfill":
-        report = backfill(args.first, args.last, not args.no_collections, args.objects)
+        report = backfill(args.first, args.last, not args.no_collections, args.objects, args.instance)
     elif args.workload == "sensor-session":
         report = sensor_session(args.emulator_base_url, args.advance_seconds)
     elif args.workload == "dlt-load":
@@ -277,6 +428,10 @@ def main(argv: list[str] | None = None) -> int:
         report = dlt_load(args.api_base_url, token, args.start, args.duckdb, args.pipelines_dir)
     elif args.workload == "run-steps":
         report = run_steps()
+    elif args.workload == "ml-script":
+        report = ml_script(args.duckdb)
+    elif args.workload == "dbt-step":
+        report = dbt_step(args.instance, args.stream)
     else:
         report = load_probe()
     _write(args.out, report)

@@ -98,6 +98,16 @@ def test_a_three_day_demo_prints_a_line_per_step_and_the_forecasts_error(tmp_pat
         assert noise not in terminal, noise
     assert len(terminal.splitlines()) < 150
 
+    # One planned event per asset for the run's whole range, not one per partition and asset.
+    with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+        [run] = instance.get_run_records()
+        planned = instance.get_records_for_run(
+            run.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, limit=10_000
+        ).records
+    raw_cycle = [record for record in planned if record.asset_key == dg.AssetKey(["raw", "cycle"])]
+    assert len(raw_cycle) == 1
+    assert raw_cycle[0].event_log_entry.dagster_event.event_specific_data.partitions_subset is not None
+
     log_path = Path(re.search(r"^Full log: (\S+)$", terminal, re.MULTILINE)[1])
     log = log_path.read_text()
     assert "STEP_START" in log  # every event of the run

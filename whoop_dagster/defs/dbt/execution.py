@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliInvocation, DbtCliResource
 
 
 def stream_dbt(
@@ -19,9 +19,20 @@ def stream_dbt(
     """
     invocation = dbt.cli(list(args), context=context)
     try:
+        if holds_events_until_dbt_exits(invocation):
+            # dagster-dbt queries a DuckDB warehouse only after dbt has exited (the file has one
+            # writer), so it yields nothing before then anyway. Waiting here first, with dbt's
+            # output buffered, spares the metadata threads from polling a still-running dbt:
+            # their wait for the next event is a busy loop, which takes the cores dbt needs.
+            invocation.is_successful()
         yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=column_lineage)
     finally:
         release_in_process_duckdb()
+
+
+def holds_events_until_dbt_exits(invocation: DbtCliInvocation) -> bool:
+    """Whether dagster-dbt's metadata queries wait for the dbt process to exit (DuckDB targets)."""
+    return invocation.manifest.get("metadata", {}).get("adapter_type") == "duckdb"
 
 
 def release_in_process_duckdb() -> None:

@@ -1,0 +1,287 @@
+"""Benchmark 10: what the Dagster instance's storage costs a single-run backfill, per storage Dagster supports.
+
+The same run each time: the four raw collections over the whole history of a 730-day emulator
+(unthrottled) in one run (``python benchmarks/workloads.py backfill --instance persistent``:
+in-process, every daily partition of the range), each time with a fresh DuckDB file and a fresh
+DAGSTER_HOME whose ``dagster.yaml`` is the project's (pools, telemetry) plus one storage block:
+
+- ``memory``: an in-memory instance (``DagsterInstance.ephemeral()``), nothing written: the run itself;
+- ``sqlite``: Dagster's default SQLite storage, as ``config/dagster.yaml`` leaves it (one event-log
+  file per run plus an index file, WAL journal, one connection per write);
+- ``sqlite-consolidated``: ``ConsolidatedSqliteEventLogStorage`` (one event-log file for every run);
+- ``sqlite-planned-subset``: the default SQLite storage with
+  ``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=true``: one "materialization planned" event per
+  asset for the range instead of one per partition (Dagster's own caveat: if the run fails, its
+  partitions are not marked failed, only not materialized);
+- ``postgres``: dagster-postgres against a real PostgreSQL that this benchmark initialises,
+  starts on 127.0.0.1 (a free port) and stops; one fresh database per run;
+- ``postgres-batched``: the same with ``DAGSTER_EVENT_BATCH_SIZE=1000``, Dagster's setting that
+  writes the events it emits in batches (the planned events of a run, a ranged output's
+  per-partition materializations) with one ``store_event_batch`` call: dagster-postgres inserts a
+  batch in one statement; the SQLite storages store it event by event, so the setting changes
+  nothing there.
+
+SQLite's ``synchronous`` pragma is not a setting Dagster exposes, and in WAL mode with one
+connection per write its cost is dominated by opening and closing (the last connection to close
+checkpoints and fsyncs): the ``sqlite`` row is that setting's ceiling. Variants run in interleaved
+rounds (order reversed every other round); medians, CPU time and the load average are reported.
+
+    python benchmarks/bench_instance_storage.py [--repeat 2] [--variants memory,sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchlib import (
+    WORKLOADS,
+    Measured,
+    Section,
+    api_env,
+    benchmark_parser,
+    emulator,
+    full_history,
+    log,
+    median,
+    publish,
+    python_command,
+    run_measured,
+    table,
+    workspace,
+)
+
+VARIANTS: dict[str, str] = {
+    "memory": "in-memory instance (nothing stored)",
+    "sqlite": "SQLite, Dagster's default (the project's `config/dagster.yaml`)",
+    "sqlite-consolidated": "SQLite, `ConsolidatedSqliteEventLogStorage` (one event-log file)",
+    "sqlite-planned-subset": "SQLite, default, `DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=true`",
+    "postgres": "PostgreSQL 127.0.0.1 via dagster-postgres, server defaults",
+    "postgres-batched": "PostgreSQL via dagster-postgres, `DAGSTER_EVENT_BATCH_SIZE=1000`",
+}
+GOAL = 2.0
+#: Dagster settings read from the environment, by variant.
+ENV_OF: dict[str, dict[str, str]] = {
+    "sqlite-planned-subset": {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"},
+    "postgres-batched": {"DAGSTER_EVENT_BATCH_SIZE": "1000"},
+}
+POSTGRES_BIN_DIRS = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin")
+
+
+@dataclass
+class Attempt:
+    variant: str
+    round: int
+    measured: Measured
+    load: float
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def _pg_bin(name: str) -> str:
+    for folder in POSTGRES_BIN_DIRS:
+        if Path(folder, name).exists():
+            return str(Path(folder, name))
+    found = shutil.which(name)
+    if not found:
+        raise RuntimeError(f"PostgreSQL's {name} not found (Debian: apt-get install postgresql)")
+    return found
+
+
+def _postgres_installed() -> bool:
+    try:
+        _pg_bin("initdb")
+    except RuntimeError:
+        return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster on 127.0.0.1, run as the ``postgres`` user when we are root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.port = _free_port()
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:
+            # initdb and postgres refuse to run as root.
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+            shutil.chown(root, "postgres")
+
+    def _run(self, *command: str) -> None:
+        subprocess.run([*self._as_user, *command], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        self._run(_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}"
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def create_database(self, name: str) -> str:
+        self._run(_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        # psycopg2 (dagster-postgres' driver): SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3.
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{name}"
+
+
+@contextmanager
+def postgres_server() -> Iterator[Postgres]:
+    root = Path(tempfile.mkdtemp(prefix="whoop-bench-pg-"))
+    server = Postgres(root)
+    try:
+        server.start()
+        log(f"instance storage: PostgreSQL on 127.0.0.1:{server.port}")
+        yield server
+    finally:
+        try:
+            server.stop()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _storage_yaml(variant: str, home: Path, postgres: Postgres | None, database: str) -> str:
+    if variant == "sqlite-consolidated":
+        return (
+            "event_log_storage:\n"
+            "  module: dagster._core.storage.event_log\n"
+            "  class: ConsolidatedSqliteEventLogStorage\n"
+            f"  config:\n    base_dir: {home / 'history'}\n"
+        )
+    if variant.startswith("postgres"):
+        assert postgres is not None
+        return f"storage:\n  postgres:\n    postgres_url: {postgres.create_database(database)}\n"
+    return ""
+
+
+def _run(variant: str, round_: int, emu: Any, postgres: Postgres | None) -> Attempt:
+    first, last = full_history(emu)
+    with workspace(f"storage-{variant}") as ws:
+        config = ws.dagster_home / "dagster.yaml"
+        database = f"dagster_{variant.replace('-', '_')}_{round_}"
+        config.write_text(config.read_text() + "\n" + _storage_yaml(variant, ws.dagster_home, postgres, database))
+        out = ws.root / "backfill.json"
+        instance = "memory" if variant == "memory" else "persistent"
+        command = python_command(
+            WORKLOADS, "--out", str(out), "backfill", "--first", str(first), "--last", str(last), "--instance", instance
+        )
+        load = os.getloadavg()[0]
+        log(f"instance storage: {variant} (round {round_ + 1}, load {load:.2f})")
+        extra = ENV_OF.get(variant, {})
+        measured = run_measured(command, api_env(emu, ws, **extra)).check()
+        return Attempt(variant, round_, measured, load, json.loads(out.read_text()))
+
+
+def measure(repeat: int = 2, variants: tuple[str, ...] = tuple(VARIANTS)) -> Section:
+    section = Section(
+        "instance_storage", "10. Instance storage: a single-run backfill on each storage Dagster supports"
+    )
+    attempts: list[Attempt] = []
+    skipped = ""
+    if any(v.startswith("postgres") for v in variants) and not _postgres_installed():
+        variants = tuple(v for v in variants if not v.startswith("postgres"))
+        skipped = "PostgreSQL is not installed here (Debian: `apt-get install postgresql`): its rows were skipped."
+    wants_postgres = any(v.startswith("postgres") for v in variants)
+    with emulator(days=730) as emu, postgres_server() if wants_postgres else _nothing() as postgres:
+        first, last = full_history(emu)
+        partitions = (last - first).days + 1
+        for round_ in range(repeat):
+            order = variants if round_ % 2 == 0 else tuple(reversed(variants))
+            attempts += [_run(variant, round_, emu, postgres) for variant in order]
+
+    by_variant = {v: [a for a in attempts if a.variant == v] for v in variants}
+    base = by_variant.get("memory")
+    base_wall = median(a.measured.wall_s for a in base) if base else float("nan")
+    base_cpu = median(a.measured.cpu_s for a in base) if base else float("nan")
+    rows = []
+    for variant, runs in by_variant.items():
+        wall = median(a.measured.wall_s for a in runs)
+        cpu = median(a.measured.cpu_s for a in runs)
+        rows.append(
+            [
+                VARIANTS[variant],
+                f"{wall:,.1f} s",
+                f"{wall / base_wall:.2f}x",
+                f"{wall - base_wall:+,.1f} s",
+                f"{cpu:,.1f} s",
+                f"{cpu / base_cpu:.2f}x",
+                f"{median(a.measured.peak_rss_mb for a in runs):,.0f} MB",
+                ", ".join(f"{a.measured.wall_s:,.1f}" for a in runs),
+                ", ".join(f"{a.load:.2f}" for a in runs),
+                runs[0].report.get("run_events", "-"),
+            ]
+        )
+    headers = [
+        "instance storage",
+        "wall (median)",
+        "vs in-memory",
+        "storage adds",
+        "CPU (median)",
+        "CPU vs in-memory",
+        "peak RSS",
+        "walls by round, s",
+        "1-min load at start",
+        "run events",
+    ]
+    notes = ["**Goal (same run)**", ""]
+    if base:
+        for variant, runs in by_variant.items():
+            if variant == "memory":
+                continue
+            ratio = median(a.measured.wall_s for a in runs) / base_wall
+            verdict = "met" if ratio <= GOAL else "not met"
+            notes.append(
+                f"- {VARIANTS[variant]}: **{ratio:.2f}x** the in-memory run "
+                f"(goal <= {GOAL:.0f}x, i.e. storage adds at most the run itself: {verdict})."
+            )
+    section.add(
+        f"Emulator: 730 days, seed 7, unthrottled; {partitions} daily partitions of the four raw collections "
+        f"({first}...{last}) in one run per measurement. {repeat} interleaved rounds; medians. CPU is user + "
+        "system time of the measured process (PostgreSQL's own server processes are not in it).",
+        table(headers, rows),
+        "\n".join(notes),
+        *([skipped] if skipped else []),
+    )
+    if base:
+        section.headlines.append(
+            "; ".join(
+                f"{variant} {median(a.measured.wall_s for a in runs) / base_wall:.2f}x"
+                for variant, runs in by_variant.items()
+                if variant != "memory"
+            )
+            + f" the in-memory run ({base_wall:,.1f} s; goal <= {GOAL:.0f}x)"
+        )
+    return section
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = benchmark_parser(__doc__)
+    parser.add_argument("--repeat", type=int, default=2, help="interleaved rounds (default 2)")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, from {', '.join(VARIANTS)}")
+    args = parser.parse_args(argv)
+    return publish(measure(args.repeat, tuple(v for v in args.variants.split(",") if v)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
