@@ -51,9 +51,10 @@ dashboard: install prepare
 	$(BIN)/streamlit run whoop_dagster/dashboard/app.py --server.address 127.0.0.1 --server.port 8501 \
 		--server.headless true --browser.gatherUsageStats false
 
+## Each test module on one of 2 workers, the longest first (whoop_dagster_tests/conftest.py: LONGEST_FIRST).
 test: install prepare
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n 2 --dist loadfile -m "not e2e"
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not e2e"
 
 ## The tests that read "now" at every instant of whoop_dagster_tests/support/clock.py
 ## (`make test-instants INSTANTS=leap-day-2358,new-year-0002` for some); `make test` runs them at one.
@@ -79,7 +80,8 @@ faults: install prepare
 	WHOOP_FAULT_SEEDS=$(SEEDS) WHOOP_FAULT_SEED=$(SEED) $(BIN)/pytest whoop_dagster_tests/faults/test_campaign.py \
 		-k seeded -q $(if $(SEED),-p no:xdist,-n $(JOBS) --dist load)
 
-## `dagster dev` + GraphQL + headless Chromium against the state `make run` leaves.
+## `dagster dev` + GraphQL + headless Chromium against the state `make run` leaves, then every
+## shell command of the README as printed, in a fresh environment of its own.
 e2e: run
 	bash scripts/e2e_prereqs.sh
 	$(BIN)/pytest -m e2e -p no:xdist

@@ -9,6 +9,7 @@ import pytest
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
 from whoop_dagster_tests.dbt.dbt_runner import run_dbt
 from whoop_dagster_tests.dbt.sample_data import SampleData, combined_sample_data, load_raw
+from whoop_dagster_tests.support.shared_build import WAREHOUSE_FILE, built_once
 
 
 @pytest.fixture(scope="session")
@@ -41,15 +42,17 @@ def raw_duckdb(duckdb_path: Path, sample_data: SampleData) -> Path:
     return duckdb_path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def built_duckdb(tmp_path_factory: pytest.TempPathFactory, sample_data: SampleData) -> tuple[Path, Path]:
     """A DuckDB file after a full ``dbt build`` over the sample data: (database, target path).
 
-    Shared by the tests of one module (each module gets its own).
+    Built once per session for every xdist worker: read it, never write it (copy it to write).
     """
-    root = tmp_path_factory.mktemp("built_duckdb")
-    path = root / "whoop.duckdb"
-    load_raw(DuckDBWarehouse(path=str(path)), sample_data)
-    target_path = root / "target"
-    run_dbt(["build"], target="local", target_path=target_path, env=duckdb_env(path))
-    return path, target_path
+
+    def build(root: Path) -> None:
+        path = root / WAREHOUSE_FILE
+        load_raw(DuckDBWarehouse(path=str(path)), sample_data)
+        run_dbt(["build"], target="local", target_path=root / "target", env=duckdb_env(path))
+
+    root = built_once(tmp_path_factory, "built_duckdb", build)
+    return root / WAREHOUSE_FILE, root / "target"

@@ -17,6 +17,7 @@ import pytest
 
 from whoop_dagster.defs.dbt.assets import build_dbt_assets, build_dbt_resource
 from whoop_dagster_tests.dbt.conftest import duckdb_env
+from whoop_dagster_tests.support.shared_build import copy_warehouse
 
 STG_CYCLE = dg.AssetKey(["staging", "stg_cycle"])
 STG_SLEEP = dg.AssetKey(["staging", "stg_sleep"])
@@ -31,10 +32,16 @@ def _checks_of(models: dg.AssetsDefinition, key: dg.AssetKey) -> set[dg.AssetChe
     return {check for check in models.check_keys if check.asset_key == key}
 
 
+@pytest.fixture(scope="module")
+def module_warehouse(built_duckdb: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's copy of the built warehouse: its tests rebuild subsets over it."""
+    return copy_warehouse(built_duckdb[0], tmp_path_factory.mktemp("execution"))
+
+
 @pytest.fixture
-def dbt_env(built_duckdb: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+def dbt_env(module_warehouse: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """The module's built warehouse (subsets are rebuilt over existing tables, as automation does)."""
-    path, _ = built_duckdb
+    path = module_warehouse
     for name, value in duckdb_env(path).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "dbt_target"))

@@ -30,7 +30,10 @@ from whoop_dagster_tests.e2e.queries import (
     TERMINATE_RUNS,
 )
 
-E2E_MARKER = "e2e: `dagster dev` + headless Chromium against the main run's DAGSTER_HOME (run with `make e2e`)"
+E2E_MARKER = (
+    "e2e: `dagster dev` + headless Chromium against the main run's DAGSTER_HOME, and the README's commands "
+    "as printed (run with `make e2e`)"
+)
 ARTIFACTS = environment.PROJECT_ROOT / "artifacts" / "e2e"
 
 #: Root in a container has no user-namespace sandbox; nothing else leaves loopback anyway.

@@ -7,12 +7,10 @@ code, a real ``dbt build`` makes the marts and metrics, and the code location's 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
 import pytest
-from filelock import FileLock
 
 from whoop_dagster.defs.ml.definitions import build_ml_definitions
 from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
@@ -20,6 +18,7 @@ from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
 from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager
 from whoop_dagster_tests.dbt.dbt_runner import run_dbt
 from whoop_dagster_tests.dbt.sample_data import emulator_sample_data, load_raw
+from whoop_dagster_tests.support.shared_build import WAREHOUSE_FILE, built_once
 
 #: Days of emulated history (the emulator's clock is frozen at 2025-06-30 18:00 UTC).
 HISTORY_DAYS = 150
@@ -44,19 +43,7 @@ def build_warehouse(path: Path, days: int = HISTORY_DAYS) -> Path:
     return path
 
 
-def shared_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder all xdist workers of this session share (the session's own folder without xdist)."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.getenv("PYTEST_XDIST_WORKER") else base
-
-
 def pipeline_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The session's built warehouse (``whoop.duckdb``), built by the first caller; read it, never write it."""
-    root = shared_directory(tmp_path_factory) / "pipeline_warehouse"
-    root.mkdir(exist_ok=True)
-    path = root / "whoop.duckdb"
-    with FileLock(str(root / ".build.lock")):
-        if not (root / "built").exists():
-            build_warehouse(path)
-            (root / "built").touch()
-    return path
+    root = built_once(tmp_path_factory, "pipeline_warehouse", lambda root: build_warehouse(root / WAREHOUSE_FILE))
+    return root / WAREHOUSE_FILE

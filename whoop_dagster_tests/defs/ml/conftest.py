@@ -1,15 +1,14 @@
 """Fixtures of the ML tests: real marts, built by dbt from emulated WHOOP records.
 
 The ML assets read ``marts.fact_daily_recovery``, ``fact_daily_strain`` and ``fact_sleep``.
-Rather than imitating those tables, the session builds them once the way production does:
-the emulator's records go into the raw tables through the project's warehouse code, then a
-real ``dbt build`` of the marts (and everything they depend on) runs on DuckDB. Each test
-gets its own copy of that file, so the ML assets can write ``ml.*`` without affecting others.
+Rather than imitating those tables, the session builds them once (for every xdist worker) the way
+production does: the emulator's records go into the raw tables through the project's warehouse
+code, then a real ``dbt build`` of the marts (and everything they depend on) runs on DuckDB. Each
+test gets its own copy of that file, so the ML assets can write ``ml.*`` without affecting others.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +17,7 @@ import pytest
 from whoop_dagster.defs.ml.features import build_features, daily_frame, labelled_rows, read_marts
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
 from whoop_dagster_tests.support.marts import build_emulated_marts
+from whoop_dagster_tests.support.shared_build import WAREHOUSE_FILE, built_once, copy_warehouse
 
 #: Days of emulated history: enough for the 45-day warm-up and eleven 14-day backtest blocks.
 HISTORY_DAYS = 200
@@ -25,17 +25,15 @@ HISTORY_DAYS = 200
 
 @pytest.fixture(scope="session")
 def built_marts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A DuckDB file whose marts a real ``dbt build`` made from ``HISTORY_DAYS`` emulated days."""
-    return build_emulated_marts(tmp_path_factory.mktemp("ml_marts"), days=HISTORY_DAYS, seed=11)
+    """A DuckDB file whose marts a real ``dbt build`` made from ``HISTORY_DAYS`` emulated days; read it only."""
+    root = built_once(tmp_path_factory, "ml_marts", lambda root: build_emulated_marts(root, days=HISTORY_DAYS, seed=11))
+    return root / WAREHOUSE_FILE
 
 
 @pytest.fixture
 def marts_duckdb(built_marts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """This test's own copy of the built marts, which ``WHOOP_DUCKDB_PATH`` points at."""
-    folder = tmp_path / "warehouse"
-    folder.mkdir()
-    path = folder / "whoop.duckdb"
-    shutil.copyfile(built_marts, path)
+    path = copy_warehouse(built_marts, tmp_path / "warehouse")
     monkeypatch.setenv("WHOOP_DUCKDB_PATH", str(path))
     monkeypatch.setenv("WHOOP_DEPLOYMENT", "local")
     return path

@@ -6,6 +6,8 @@ is tested from then on: it runs (from the repository root, in demo mode, with a 
 stopped and is listed in ``SERVERS`` with the URL that answers once it is up, or it is listed
 in ``EXCLUDED`` with the reason it cannot run here. They run top to bottom in one such
 environment, as a reader types them: ``whoop-dagster doctor`` finds what ``make run`` left.
+Running them is end-to-end (``make run`` itself, servers, a 90-day backfill): ``make e2e``
+runs them; ``make test`` checks how they are read.
 """
 
 from __future__ import annotations
@@ -153,7 +155,7 @@ def readme_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("readme")
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.parametrize("readme_command", COMMANDS, ids=[command.command[:80] for command in COMMANDS])
 def test_a_readme_command_works_as_printed(readme_command: ReadmeCommand, readme_home: Path):
     reason = _exclusion(readme_command)
