@@ -122,3 +122,22 @@ def test_dagster_dev_parses_again_after_a_model_changed(prepared_copy, monkeypat
     assert not manifest_is_stale(prepared_copy)
     parsed = json.loads(manifest.read_text())
     assert "-- edited" in parsed["nodes"]["model.whoop_dbt.stg_cycle"]["raw_code"]
+
+
+def test_only_dbt_sources_newer_than_the_manifest_make_it_stale(tmp_path):
+    from types import SimpleNamespace
+
+    manifest = tmp_path / "target" / "manifest.json"
+    for path in (manifest, tmp_path / "models" / "marts" / "m.sql", tmp_path / "logs" / "dbt.log"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    project = SimpleNamespace(manifest_path=manifest, project_dir=str(tmp_path))
+    prepared_at = manifest.stat().st_mtime
+    os.utime(tmp_path / "models" / "marts" / "m.sql", (prepared_at - 60, prepared_at - 60))
+    for output in (tmp_path / "target" / "run" / "x.sql", tmp_path / "logs" / "dbt.log", tmp_path / ".user.yml"):
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text("newer")
+        os.utime(output, (prepared_at + 60, prepared_at + 60))
+    assert not manifest_is_stale(project)
+    os.utime(tmp_path / "models" / "marts" / "m.sql", (prepared_at + 60, prepared_at + 60))
+    assert manifest_is_stale(project)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -85,14 +87,17 @@ def manifest_is_stale(project: DbtProject) -> bool:
     if not manifest.exists():
         return True
     prepared_at = manifest.stat().st_mtime
-    project_dir = Path(project.project_dir)
-    return any(
-        path.stat().st_mtime > prepared_at
-        for path in project_dir.rglob("*")
-        if path.is_file()
-        and path.relative_to(project_dir).parts[0] not in _OUTPUT_FOLDERS
-        and path.name != ".user.yml"  # dbt's own per-user file, rewritten by every invocation
-    )
+    return any(path.stat().st_mtime > prepared_at for path in _source_files(Path(project.project_dir)))
+
+
+def _source_files(project_dir: Path) -> Iterator[Path]:
+    """The dbt project's files, without descending into its output folders (thousands of files)."""
+    for folder, subfolders, files in os.walk(project_dir):
+        if Path(folder) == project_dir:
+            subfolders[:] = [name for name in subfolders if name not in _OUTPUT_FOLDERS]
+        for name in files:
+            if name != ".user.yml":  # dbt's own per-user file, rewritten by every invocation
+                yield Path(folder, name)
 
 
 def dbt_executable() -> str:
