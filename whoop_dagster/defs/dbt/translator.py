@@ -82,6 +82,9 @@ class WhoopDbtTranslator(DagsterDbtTranslator):
         self.warehouse_kind = warehouse_kind
         self.model_condition = dbt_model_condition(partitioned_sources)
         self.root_condition = dbt_root_condition()
+        # dagster-dbt asks for a node's spec once per node that depends on it or tests it; it
+        # memoizes its own part, and this memoizes the layer rules on top, per manifest.
+        self._layered_specs: dict[tuple[int, str, int], dg.AssetSpec] = {}
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         # Also what dagster-dbt names the assets of dbt events by, hence here and not only in get_asset_spec.
@@ -95,6 +98,12 @@ class WhoopDbtTranslator(DagsterDbtTranslator):
         return layer_of(dbt_resource_props)
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        memo_id = (id(manifest), unique_id, id(project))
+        if memo_id not in self._layered_specs:
+            self._layered_specs[memo_id] = self._layered_spec(manifest, unique_id, project)
+        return self._layered_specs[memo_id]
+
+    def _layered_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
         if props["resource_type"] == "source":
