@@ -21,14 +21,29 @@ def run_checks() -> list[CheckResult]:
     from whoop_dagster.doctor.dbt_manifest import check_manifest
     from whoop_dagster.doctor.settings import check_deployment
     from whoop_dagster.doctor.warehouse import check_warehouse, snowflake_warehouse
-    from whoop_dagster.doctor.whoop import check_api_call, check_credentials, check_token_store, whoop_setup
+    from whoop_dagster.doctor.whoop import (
+        CREDENTIALS,
+        check_api_call,
+        check_credentials,
+        check_token_store,
+        whoop_setup,
+    )
 
     results = [check_deployment()]
     with ExitStack() as stack:
         warehouse: Any = None
         if results[0].passed and environment.current_deployment().uses_snowflake:
             warehouse = _guarded("warehouse", lambda: snowflake_warehouse(environment.current_deployment()))
-        setup = _guarded("WHOOP credentials", lambda: whoop_setup(stack, warehouse))
+        if isinstance(warehouse, CheckResult):
+            # Branch and prod keep the refresh token in the warehouse: without it, nothing to check.
+            setup: Any = failed(
+                CREDENTIALS,
+                "token_store_unavailable",
+                f"the refresh token is kept in the warehouse, which could not be set up: {warehouse.result}",
+                warehouse.fix,
+            )
+        else:
+            setup = _guarded("WHOOP credentials", lambda: whoop_setup(stack, warehouse))
         if isinstance(setup, CheckResult):
             results.append(setup)
         else:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from whoop_dagster.doctor import run_checks
 from whoop_dagster.doctor.report import render_table
 from whoop_dagster.doctor.warehouse import EXPECTED_SCHEMAS, check_warehouse, snowflake_warehouse
 from whoop_dagster.environment import Deployment
@@ -95,3 +96,19 @@ def test_an_unreachable_snowflake_is_named_unreachable(monkeypatch):
     assert result.failure == "warehouse_unreachable"
     assert "SNOWFLAKE_ACCOUNT" in result.fix
     assert PASSWORD not in render_table([result])
+
+
+def test_snowflake_settings_that_fail_are_named_by_both_checks(monkeypatch):
+    point_at(monkeypatch, "127.0.0.1", 1, "WHOOP")
+    monkeypatch.setenv("SNOWFLAKE_PORT", "not-a-port")
+    monkeypatch.setenv("WHOOP_CLIENT_ID", "doctor-client")
+    monkeypatch.setenv("WHOOP_CLIENT_SECRET", "doctor-secret-5d2")
+    results = {result.check: result for result in run_checks()}
+    credentials, warehouse = results["WHOOP credentials"], results["warehouse"]
+    assert credentials.failure == "token_store_unavailable"
+    assert "not-a-port" in credentials.result
+    assert warehouse.failure == "warehouse_settings"
+    assert "not-a-port" in warehouse.result
+    table = render_table(list(results.values()))
+    assert PASSWORD not in table
+    assert "doctor-secret-5d2" not in table
