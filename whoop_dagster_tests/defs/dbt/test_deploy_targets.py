@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from whoop_dagster.defs.dbt.project import PREPARE_COMMAND, SOURCE_DBT_PROJECT_DIR, dbt_executable
-from whoop_dagster_tests.dbt.fresh_clone import BIN, clone_env, copy_repository
+from whoop_dagster_tests.defs.dbt.fresh_clone import BIN, clone_env, copy_repository
 
 ROOT = SOURCE_DBT_PROJECT_DIR.parent
 

@@ -13,8 +13,8 @@ import pytest
 
 from whoop_dagster.defs.dbt.assets import build_dbt_assets, build_dbt_resource
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
-from whoop_dagster_tests.dbt.conftest import duckdb_env
-from whoop_dagster_tests.dbt.sample_data import SampleData, build_sample_data, load_raw
+from whoop_dagster_tests.defs.dbt.conftest import duckdb_env
+from whoop_dagster_tests.defs.dbt.sample_data import SampleData, build_sample_data, load_raw
 
 FACT = dg.AssetKey(["marts", "fact_daily_recovery"])
 FORECAST = dg.AssetKey(["ml", "recovery_forecast"])

@@ -21,8 +21,8 @@ from whoop_dagster.defs.dbt.project import (
     WhoopDbtProject,
     manifest_is_stale,
 )
-from whoop_dagster_tests.dbt.fresh_clone import BIN, clone_env, copy_repository
-from whoop_dagster_tests.dbt.test_dbt_definitions import FIXED_MODEL_KEYS
+from whoop_dagster_tests.defs.dbt.fresh_clone import BIN, clone_env, copy_repository
+from whoop_dagster_tests.defs.dbt.test_dbt_definitions import FIXED_MODEL_KEYS
 from whoop_dagster_tests.e2e.dagster_dev import (
     DagsterDev,
     _default_interrupts,
