@@ -1,13 +1,16 @@
-"""The test tree mirrors the package: each test directory sits where the code it tests sits."""
+"""The test tree mirrors the package, and test names read as sentences that fit on a line."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from whoop_dagster_tests.conftest import LONGEST_FIRST
 
 TESTS_ROOT = Path(__file__).resolve().parent
 PACKAGE_DIR = TESTS_ROOT.parent / "whoop_dagster"
+#: The longest test name (``test_`` included) that still fits on a line in reports and tracebacks.
+MAX_TEST_NAME = 70
 
 #: Test directories with no package directory of their own, and why.
 TEST_ONLY_AREAS = {
@@ -42,3 +45,23 @@ def test_the_test_only_areas_exist_and_have_no_package_directory():
 def test_every_module_run_longest_first_exists():
     missing = [module for module in LONGEST_FIRST if not (TESTS_ROOT / module).is_file()]
     assert not missing, f"LONGEST_FIRST names modules that are not there: {missing}"
+
+
+def _test_names(path: Path) -> list[str]:
+    """Names of the test functions (module-level, nested or in classes) that ``path`` defines."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
+    ]
+
+
+def test_every_test_name_fits_in_seventy_characters():
+    too_long = [
+        f"{path.relative_to(TESTS_ROOT).as_posix()}::{name} ({len(name)})"
+        for path in sorted(TESTS_ROOT.rglob("*.py"))
+        for name in _test_names(path)
+        if len(name) > MAX_TEST_NAME
+    ]
+    assert not too_long, f"test names longer than {MAX_TEST_NAME} characters: {too_long}"

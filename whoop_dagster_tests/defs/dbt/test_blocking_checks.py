@@ -40,7 +40,7 @@ def bad_raw_duckdb(duckdb_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path:
     return duckdb_path
 
 
-def test_a_recovery_score_of_140_fails_a_blocking_check_and_nothing_downstream_runs(bad_raw_duckdb: Path):
+def test_a_recovery_score_of_140_fails_a_blocking_check_halting_downstream(bad_raw_duckdb: Path):
     dbt_models = build_dbt_assets("local")
     result = dg.materialize(
         [dbt_models, recovery_forecast],

@@ -77,7 +77,7 @@ def test_unscored_records_flow_as_nulls_and_naps_are_flagged(built_duckdb: tuple
     assert current == [(True, True)]
 
 
-def test_a_sleep_crossing_utc_midnight_lands_on_the_day_the_member_woke_into(built_duckdb: tuple[Path, Path]):
+def test_a_sleep_over_utc_midnight_lands_on_the_day_the_member_woke_into(built_duckdb: tuple[Path, Path]):
     path, _ = built_duckdb
     # Day index 14 of the sample: in London (offset Z), asleep at 22:40 UTC on Feb 14, awake on Feb 15.
     rows = _query(

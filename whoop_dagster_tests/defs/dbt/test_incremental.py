@@ -40,7 +40,7 @@ def _rescore(data: SampleData) -> tuple[SampleData, dict[str, date]]:
     return changed, touched
 
 
-def test_an_incremental_build_after_rescores_and_deletes_equals_a_full_refresh(
+def test_after_rescores_and_deletes_an_incremental_build_equals_a_full_one(
     raw_duckdb: Path, sample_data: SampleData, tmp_path: Path
 ):
     env = duckdb_env(raw_duckdb)
