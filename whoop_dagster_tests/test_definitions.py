@@ -82,16 +82,19 @@ def test_the_analytics_assets_have_their_fixed_keys_groups_and_io_manager():
 
 
 #: What a step may need but loading must not import: the ML stack always; the Snowflake
-#: libraries in local mode (the prod warehouse resource imports them when it connects).
+#: libraries and pandas in local mode (the warehouse resource and the IO manager's type handler
+#: import them when a step connects, stores or loads). Prod's ``SnowflakePandasIOManager``
+#: imports the Snowflake libraries and pandas at load.
 ML_STACK = ["sklearn", "scipy", "matplotlib"]
 SNOWFLAKE_LIBRARIES = ["dagster_snowflake", "dagster_snowflake_pandas", "snowflake.connector"]
+LOCAL_AT_STEP_ONLY = [*SNOWFLAKE_LIBRARIES, "pandas", "dagster_duckdb_pandas"]
 #: `@dbt_assets` needs dagster-dbt at load, and dagster-dbt imports dbt-core.
 DBT_LIBRARIES = ["dagster_dbt", "dbt"]
 
 LOAD_PROBE = f"""
 import json, sys
 import whoop_dagster.definitions
-watched = {ML_STACK + SNOWFLAKE_LIBRARIES + DBT_LIBRARIES!r}
+watched = {ML_STACK + LOCAL_AT_STEP_ONLY + DBT_LIBRARIES!r}
 warehouse = whoop_dagster.definitions.defs.resources["warehouse"].kind
 print(json.dumps({{"loaded": [m for m in watched if m in sys.modules], "warehouse": warehouse}}))
 """
@@ -112,7 +115,7 @@ PROD_ENV = {
 
 @pytest.mark.parametrize("mode", ["local", "prod"])
 def test_loading_imports_dagster_dbt_but_not_what_only_steps_need(mode: str):
-    """scikit-learn, scipy and matplotlib never load before a step needs them, the Snowflake libraries not locally."""
+    """scikit-learn, scipy and matplotlib never load before a step needs them; Snowflake and pandas not locally."""
     result = subprocess.run(
         [sys.executable, "-c", LOAD_PROBE],
         cwd=ROOT,
@@ -127,4 +130,4 @@ def test_loading_imports_dagster_dbt_but_not_what_only_steps_need(mode: str):
     assert set(DBT_LIBRARIES) <= set(loaded["loaded"])
     assert not set(ML_STACK) & set(loaded["loaded"])
     if mode == "local":
-        assert not set(SNOWFLAKE_LIBRARIES) & set(loaded["loaded"])
+        assert not set(LOCAL_AT_STEP_ONLY) & set(loaded["loaded"])

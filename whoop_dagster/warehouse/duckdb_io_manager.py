@@ -1,4 +1,4 @@
-"""dagster-duckdb-pandas' IO manager, waiting for the DuckDB file within the warehouse's bound.
+"""dagster-duckdb's IO manager with dagster-duckdb-pandas' type handler, waiting for the DuckDB file.
 
 The stock one retries its connect a fixed number of times and raises DuckDB's bare lock message.
 """
@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import dagster as dg
-from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
+from dagster_duckdb import DuckDBIOManager
 from pydantic import Field
 
 from whoop_dagster.warehouse.duckdb_lock import (
@@ -24,8 +24,13 @@ from whoop_dagster.warehouse.duckdb_lock import (
 T = TypeVar("T")
 
 
-class DuckDBWarehouseIOManager(DuckDBPandasIOManager):
-    """DataFrames as DuckDB tables named by the asset key (``ml/recovery_forecast`` → ``ml.recovery_forecast``)."""
+class DuckDBWarehouseIOManager(DuckDBIOManager):
+    """DataFrames as DuckDB tables named by the asset key (``ml/recovery_forecast`` → ``ml.recovery_forecast``).
+
+    dagster-duckdb's documented way to choose the types it stores: a subclass naming its type
+    handlers. Unlike ``DuckDBPandasIOManager`` it imports pandas when a step stores or loads,
+    not when the code location loads.
+    """
 
     lock_timeout_seconds: float = Field(
         default=DEFAULT_LOCK_TIMEOUT_SECONDS,
@@ -37,21 +42,15 @@ class DuckDBWarehouseIOManager(DuckDBPandasIOManager):
 
     @staticmethod
     def type_handlers() -> Sequence[Any]:
+        from whoop_dagster.warehouse.duckdb_pandas_handler import WholeTableReplacingTypeHandler
+
         return [WholeTableReplacingTypeHandler()]
 
+    @staticmethod
+    def default_load_type() -> type | None:
+        import pandas as pd
 
-class WholeTableReplacingTypeHandler(DuckDBPandasTypeHandler):
-    """The stock pandas handler, but an unpartitioned output re-creates its table from the DataFrame.
-
-    The stock handler inserts into the table an earlier run created, so the table keeps that
-    run's columns and types: a new column, or a column that was all null the first time (typed
-    ``NULL`` by DuckDB), makes every later store fail after the rows were already deleted.
-    """
-
-    def handle_output(self, context: dg.OutputContext, table_slice: Any, obj: Any, connection: Any) -> Any:
-        if not table_slice.partition_dimensions and not obj.empty:
-            connection.execute(f"drop table if exists {table_slice.schema}.{table_slice.table}")
-        return super().handle_output(context, table_slice, obj, connection)
+        return pd.DataFrame
 
 
 class LockWaitingIOManager(dg.IOManager):

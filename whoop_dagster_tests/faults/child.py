@@ -118,7 +118,8 @@ def downstream(spec: dict[str, Any]) -> None:
     from whoop_dagster.defs.ml import build_ml_definitions
     from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
     from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
-    from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager, WholeTableReplacingTypeHandler
+    from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager
+    from whoop_dagster.warehouse.duckdb_pandas_handler import WholeTableReplacingTypeHandler
 
     victim, marker = spec.get("victim"), spec.get("marker")
 
