@@ -20,7 +20,7 @@ sys.path.insert(0, str(REPO_ROOT))
 # After the path is set: the harness lives with the tests.
 from whoop_dagster.emulator import Emulator, EmulatorConfig  # noqa: E402
 from whoop_dagster.environment import DEMO_DAYS  # noqa: E402
-from whoop_dagster_tests.dbt.history_windows import spread_windows  # noqa: E402
+from whoop_dagster_tests.defs.dbt.history_windows import spread_windows  # noqa: E402
 from whoop_dagster_tests.defs.ml.forecast_windows import build_windows, gate_failures  # noqa: E402
 from whoop_dagster_tests.support.clock import frozen_now  # noqa: E402
 

@@ -1,12 +1,12 @@
 """Build dbt on each window of a year of emulator history alone, as the main job would load it.
 
 ``make history-windows`` (or ``python scripts/check_history_windows.py [--windows 36] [--jobs 2]``):
-for each window of ``whoop_dagster_tests/dbt/history_windows.py`` (last days spread over a
+for each window of ``whoop_dagster_tests/defs/dbt/history_windows.py`` (last days spread over a
 year, loading instants round the clock, lengths from 1 to 365 days, the emulator's five
 members in five time zones), the records the API serves at that instant in those partitions
 go into a DuckDB file of their own and ``dbt build`` runs on it. Every test must pass, warn-
 severity ones included: the main job's result must not depend on the date it runs. The
-suite's ``dbt/test_history_edges.py`` builds the same windows in one shared warehouse.
+suite's ``defs/dbt/test_history_edges.py`` builds the same windows in one shared warehouse.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ sys.path.insert(0, str(REPO_ROOT))
 # After the path is set: the harness lives with the tests.
 from whoop_dagster.emulator import Emulator, EmulatorConfig  # noqa: E402
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse  # noqa: E402
-from whoop_dagster_tests.dbt.conftest import duckdb_env  # noqa: E402
-from whoop_dagster_tests.dbt.dbt_runner import run_dbt  # noqa: E402
-from whoop_dagster_tests.dbt.history_windows import Window, spread_windows, window_records  # noqa: E402
-from whoop_dagster_tests.dbt.sample_data import SampleData, load_raw  # noqa: E402
+from whoop_dagster_tests.defs.dbt.conftest import duckdb_env  # noqa: E402
+from whoop_dagster_tests.defs.dbt.dbt_runner import run_dbt  # noqa: E402
+from whoop_dagster_tests.defs.dbt.history_windows import Window, spread_windows, window_records  # noqa: E402
+from whoop_dagster_tests.defs.dbt.sample_data import SampleData, load_raw  # noqa: E402
 from whoop_dagster_tests.support.clock import frozen_now  # noqa: E402
 
 MEMBERS = 5

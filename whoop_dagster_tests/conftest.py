@@ -23,21 +23,21 @@ TESTS_ROOT = Path(__file__).parent
 #: alone. The other modules follow in collection order.
 LONGEST_FIRST: tuple[str, ...] = (
     "warehouse/test_concurrent_runs.py",
-    "dbt/test_execution.py",
-    "dbt/test_deploy_targets.py",
+    "defs/dbt/test_execution.py",
+    "defs/dbt/test_deploy_targets.py",
     "test_demo.py",
     "dashboard/test_concurrency.py",
-    "dbt/test_project.py",
+    "defs/dbt/test_project.py",
     "faults/test_warehouse_faults.py",
     "defs/ml/test_forecast_windows.py",
-    "dbt/test_dbt_build.py",
+    "defs/dbt/test_dbt_build.py",
     "faults/test_api_faults.py",
-    "dbt/test_blocking_checks.py",
+    "defs/dbt/test_blocking_checks.py",
     "defs/analysis/test_recovery_drivers_asset.py",
-    "dbt/test_history_edges.py",
+    "defs/dbt/test_history_edges.py",
     "doctor/test_doctor.py",
     "faults/test_token_faults.py",
-    "dbt/test_incremental.py",
+    "defs/dbt/test_incremental.py",
 )
 
 

@@ -41,7 +41,7 @@ def test_the_fixed_raw_asset_keys_and_sensors_exist():
     assert {"cycle_sensor", "sleep_sensor", "recovery_sensor", "workout_sensor"} <= sensors
 
 
-def test_raw_collections_are_daily_partitioned_single_run_backfills_in_the_writer_pool():
+def test_raw_collections_are_daily_single_run_backfills_in_the_writer_pool():
     from whoop_dagster.definitions import defs
 
     graph = defs.resolve_asset_graph()

@@ -130,7 +130,7 @@ def test_the_definitions_describe_every_asset_of_every_layer(defs):
     assert not incomplete, f"assets without a group, kinds, owners or description: {incomplete}"
 
 
-def test_every_asset_of_the_definitions_is_shown_with_its_group_kinds_owners_and_description(defs, ui_assets):
+def test_every_asset_is_shown_with_its_group_kinds_owners_and_description(defs, ui_assets):
     expected = specs_by_key(defs)
     missing = sorted(set(expected) - set(ui_assets))
     assert not missing, f"assets of defs missing from the UI: {missing}"
@@ -180,7 +180,7 @@ def test_assets_with_a_freshness_policy_show_a_freshness_status(defs, ui_assets)
     assert not without_status, f"freshness policy or status missing in the UI: {without_status}"
 
 
-def test_the_endpoint_sensors_and_every_sensor_and_schedule_of_the_definitions_are_shown(defs, dagster_ui):
+def test_the_ui_shows_the_endpoint_sensors_and_every_sensor_and_schedule(defs, dagster_ui):
     answer = dagster_ui.graphql.query(queries.INSTIGATORS)["repositoriesOrError"]
     repositories = expect_type(answer, "RepositoryConnection")["nodes"]
     sensors = {sensor["name"]: sensor["sensorState"]["status"] for repo in repositories for sensor in repo["sensors"]}
@@ -197,7 +197,7 @@ def test_the_endpoint_sensors_and_every_sensor_and_schedule_of_the_definitions_a
 # --- what the main run left ---------------------------------------------------------------------
 
 
-def test_the_main_run_materialized_every_asset_and_the_ui_shows_a_latest_materialization(defs, main_run, ui_assets):
+def test_the_main_run_materialized_every_asset_and_the_ui_shows_it(defs, main_run, ui_assets):
     """The pipeline job selects the whole graph: every asset of defs, raw to ml, has a materialization."""
     expected = set(specs_by_key(defs))
     not_by_main_run = sorted(expected - set(materialized(main_run)))
@@ -206,9 +206,7 @@ def test_the_main_run_materialized_every_asset_and_the_ui_shows_a_latest_materia
     assert not without_latest, f"the UI shows no latest materialization for {without_latest}"
 
 
-def test_raw_partitioned_assets_show_every_partition_of_the_main_run_materialized(
-    defs, dagster_ui, main_run, ui_assets
-):
+def test_raw_partitioned_assets_show_every_main_run_partition_materialized(defs, dagster_ui, main_run, ui_assets):
     specs = raw_partitioned_specs(defs)
     start, end = tag_value(main_run, RANGE_START_TAG), tag_value(main_run, RANGE_END_TAG)
     assert start, f"run {main_run['runId']} has no {RANGE_START_TAG} tag"
@@ -227,7 +225,7 @@ def test_raw_partitioned_assets_show_every_partition_of_the_main_run_materialize
         assert stats["numMaterialized"] + stats["numMaterializing"] >= 1, f"{key}: {stats}"
 
 
-def test_every_asset_check_has_a_result_from_the_main_run_and_no_blocking_one_failed(defs, dagster_ui, main_run):
+def test_every_check_has_a_main_run_result_and_no_blocking_one_failed(defs, dagster_ui, main_run):
     evaluations: dict[tuple[str, str], dict[str, Any]] = {}
     cursor = None
     while True:

@@ -69,7 +69,7 @@ def test_start_is_inclusive_and_end_is_exclusive(readonly_emu, api):
     assert [c["id"] for c in before["records"]] == [older["id"]]
 
 
-def test_the_current_cycle_extends_to_now_and_a_window_without_end_ends_now(readonly_emu, api):
+def test_the_current_cycle_runs_to_now_and_a_window_without_end_ends_now(readonly_emu, api):
     current = readonly_emu.dataset.records("cycle")[0]
     served = api.get("/v2/cycle", start=_iso(NOW - timedelta(minutes=5)), limit=25).json()["records"]
     assert [c["id"] for c in served] == [current["id"]]

@@ -77,7 +77,7 @@ def test_rescore_changes_the_score_and_moves_updated_at_to_now(emu, make_client)
 
 
 @pytest.mark.parametrize("name", ["cycle", "sleep", "workout"])
-def test_rescore_works_on_every_scored_endpoint_and_is_seen_by_a_window_query(emu, make_client, name):
+def test_rescore_works_on_each_scored_endpoint_and_shows_in_window_queries(emu, make_client, name):
     client = make_client(emu)
     old = emu.dataset.records(name)[4]
     emu.advance(timedelta(seconds=30))

@@ -37,7 +37,7 @@ def _digest(truth: dict) -> str:
     return hashlib.sha256(json.dumps(truth, sort_keys=True).encode()).hexdigest()
 
 
-def test_two_emulators_with_the_same_seed_serve_identical_records_over_http(make_emulator, make_client):
+def test_two_emulators_with_equal_seeds_serve_identical_records_over_http(make_emulator, make_client):
     first, second = make_emulator(seed=3), make_emulator(seed=3)
     for path in ("/v2/cycle", "/v2/activity/sleep", "/v2/recovery", "/v2/activity/workout", "/v2/user/profile/basic"):
         one, two = make_client(first).get(path, limit=25), make_client(second).get(path, limit=25)
@@ -78,7 +78,7 @@ def test_a_days_records_are_the_same_whatever_now_is():
             assert later[record["id"]] == record or later[record["id"]]["updated_at"] > record["updated_at"]
 
 
-def test_advancing_the_clock_changes_a_record_only_together_with_its_updated_at():
+def test_advancing_the_clock_changes_a_record_only_with_its_updated_at():
     emu = Emulator(EmulatorConfig(seed=7, days=40, now=NOW))
     before = _truth(emu)
     emu.advance(timedelta(hours=75))
@@ -94,7 +94,7 @@ def test_advancing_the_clock_changes_a_record_only_together_with_its_updated_at(
     assert len(after["cycle"]) == len(before["cycle"]) + 3
 
 
-def test_members_joined_days_before_the_start_and_advancing_never_drops_old_records():
+def test_members_joined_before_the_start_and_advancing_keeps_old_records():
     emu = Emulator(EmulatorConfig(seed=7, days=30, now=NOW))
     assert emu.dataset.join_date == NOW.date() - timedelta(days=30)
     oldest = emu.dataset.records("cycle")[-1]
@@ -159,7 +159,7 @@ def _year(effects: RecoveryEffects) -> list:
     return [physiology.recovery(0, ordinal) for ordinal in range(first, first + 365)]
 
 
-def test_a_planted_high_strain_penalty_costs_k_points_per_strain_point_above_14():
+def test_a_planted_strain_penalty_costs_k_points_per_strain_point_above_14():
     plain, planted = _year(RecoveryEffects()), _year(RecoveryEffects(high_strain_penalty=3.0))
     hard_days = 0
     for before, after in zip(plain, planted, strict=True):
@@ -221,7 +221,7 @@ def _without_ids(record: dict) -> str:
     return json.dumps({k: v for k, v in record.items() if k not in _IDS}, sort_keys=True)
 
 
-def test_on_strap_off_days_nothing_exists_and_the_days_around_are_untouched():
+def test_on_strap_off_days_nothing_exists_and_days_around_are_untouched():
     off = (NOW.date() - timedelta(days=9), NOW.date() - timedelta(days=8))
     plain = Emulator(EmulatorConfig(seed=7, days=30, now=NOW))
     gapped = Emulator(EmulatorConfig(seed=7, days=30, now=NOW, strap_off_days=off))
@@ -238,7 +238,7 @@ def test_on_strap_off_days_nothing_exists_and_the_days_around_are_untouched():
         assert _of_day(gapped, day) == _of_day(plain, day)
 
 
-def test_a_duplicated_day_is_served_twice_under_new_ids_with_the_same_times_and_scores():
+def test_a_duplicated_day_repeats_its_times_and_scores_under_new_ids():
     twice = NOW.date() - timedelta(days=6)
     plain = Emulator(EmulatorConfig(seed=7, days=30, now=NOW))
     doubled = Emulator(EmulatorConfig(seed=7, days=30, now=NOW, duplicated_days=(twice,)))

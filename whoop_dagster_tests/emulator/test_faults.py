@@ -39,7 +39,7 @@ def test_a_server_error_fault_answers_its_status(emu, client, status):
     assert client.get("/v2/activity/sleep").status_code == 200
 
 
-def test_a_slow_fault_makes_a_client_timeout_fire_and_then_answers_normally(emu, client):
+def test_a_slow_fault_makes_a_client_time_out_and_then_answers_normally(emu, client):
     emu.faults.add("slow", seconds=1.0, times=2)
     with pytest.raises(requests.exceptions.ReadTimeout):
         client.session.get(emu.api_base_url + "/v2/cycle", timeout=0.2)
@@ -72,7 +72,7 @@ def test_an_expired_token_fault_answers_401_while_the_token_stays_valid(emu, cli
     assert client.get("/v2/cycle").status_code == 200
 
 
-def test_a_fault_fires_after_the_given_number_of_matching_requests_for_the_given_times(emu, client):
+def test_a_fault_fires_the_given_times_after_the_given_matching_requests(emu, client):
     emu.faults.add("server_error", status=503, after=2, times=3)
     statuses = [client.get("/v2/cycle").status_code for _ in range(7)]
     assert statuses == [200, 200, 503, 503, 503, 200, 200]

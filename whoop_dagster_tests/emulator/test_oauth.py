@@ -89,7 +89,7 @@ def test_a_wrong_client_or_redirect_uri_is_rejected_without_redirecting(make_emu
     assert "Location" not in response.headers
 
 
-def test_an_unknown_scope_or_response_type_is_reported_through_the_redirect(make_emulator):
+def test_an_unknown_scope_or_response_type_is_reported_via_the_redirect(make_emulator):
     emu = make_emulator(days=3)
     assert _redirect_query(_authorize(emu, scope="read:everything"))["error"] == "invalid_scope"
     assert _redirect_query(_authorize(emu, response_type="token"))["error"] == "unsupported_response_type"
@@ -171,7 +171,7 @@ def test_concurrent_refreshes_with_the_same_token_let_exactly_one_win(make_emula
     assert sorted(statuses) == [200] + [400] * (contenders - 1)
 
 
-def test_reusing_a_spent_refresh_token_revokes_its_successors_when_configured(make_emulator):
+def test_reusing_a_spent_token_revokes_its_successors_when_configured(make_emulator):
     emu = make_emulator(days=3, refresh_token_reuse_revokes_family=True)
     first = emu.issue_refresh_token()
     successor = _refresh(emu, first).json()

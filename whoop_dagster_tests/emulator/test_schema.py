@@ -83,7 +83,7 @@ def test_about_one_percent_of_records_are_unscorable(truth):
 
 
 @pytest.mark.parametrize("name", ["cycle", "sleep", "recovery", "workout"])
-def test_timestamps_are_utc_with_milliseconds_and_offsets_are_whoop_formatted(truth, name):
+def test_timestamps_are_utc_with_milliseconds_and_offsets_whoop_formatted(truth, name):
     for record in truth[name]:
         for field in ("created_at", "updated_at", "start", "end"):
             if field in record:
@@ -103,7 +103,7 @@ def test_score_values_stay_in_their_documented_ranges(truth, name):
                 assert low <= value <= high, (dotted, value)
 
 
-def test_the_current_cycle_has_no_end_and_every_other_cycle_ends_where_the_next_begins(truth):
+def test_only_the_current_cycle_is_open_and_each_ends_as_the_next_begins(truth):
     cycles = truth["cycle"]  # newest first
     assert "end" not in cycles[0]
     assert parse_ts(cycles[0]["start"]) <= NOW
@@ -166,7 +166,7 @@ def test_timezone_offsets_are_mostly_minus_five_with_travel_to_europe(truth):
     assert offsets["Z"] > 0
 
 
-def test_activities_from_september_2025_have_no_v1_id_and_workouts_no_sport_id(truth):
+def test_activities_since_sept_2025_have_no_v1_id_and_workouts_no_sport_id(truth):
     cutoff = V2_ONLY_FROM.isoformat()
     for record in truth["sleep"] + truth["workout"]:
         assert ("v1_id" in record) == (record["start"] < cutoff), record
@@ -230,7 +230,7 @@ def test_recoveries_are_calibrating_in_the_first_two_weeks_only(readonly_emu, tr
     assert all(local_wake_date(sleeps[r["sleep_id"]]) < calibrated_from for r in calibrating)
 
 
-def test_a_record_that_just_ended_is_pending_and_scored_hours_later_with_a_new_updated_at(make_emulator):
+def test_a_just_ended_record_is_pending_then_scored_with_a_new_updated_at(make_emulator):
     emu = make_emulator(days=10)
     sleep = next(s for s in emu.dataset.records("sleep") if s["score_state"] == "SCORED")
     emu.set_now(parse_ts(sleep["created_at"]))

@@ -33,7 +33,7 @@ def test_access_tokens_expiring_mid_run_cost_one_refresh_and_lose_nothing(lab: F
     lab.conclude(EXPIRED, RECOVERED, run, problems=problems)
 
 
-def test_a_refresh_token_rotated_by_another_process_mid_run_is_picked_up_from_the_store(lab: FaultLab):
+def test_a_refresh_token_rotated_elsewhere_mid_run_is_read_from_the_store(lab: FaultLab):
     before = _prime_the_token_file(lab)
     spec = {key: lab.whoop_config()[key] for key in ("oauth_base_url", "client_id", "client_secret", "redirect_uri")}
     spec["token_store_path"] = str(lab.token_path)
@@ -59,7 +59,7 @@ def test_a_refresh_token_rotated_by_another_process_mid_run_is_picked_up_from_th
     lab.conclude(ROTATED, RECOVERED, run, problems=problems)
 
 
-def test_the_secret_scan_finds_a_token_that_reached_a_log_or_a_child_process(lab: FaultLab):
+def test_the_secret_scan_finds_a_token_that_reached_a_log_or_child_process(lab: FaultLab):
     # The scan itself must work: plant freshly issued refresh tokens where a leak would land.
     assert lab.materialize().success  # something to scan: logs, events, metadata
     first, second = lab.emu.issue_refresh_token(), lab.emu.issue_refresh_token()

@@ -19,7 +19,7 @@ from whoop_dagster_tests.faults.summary import SCENARIOS
 KILLED_MID_WRITE, LOCKED_BY_WRITER, UNAVAILABLE = SCENARIOS[4:7]
 
 
-def test_a_run_killed_between_delete_and_insert_keeps_the_previous_rows_and_the_login(lab: FaultLab):
+def test_a_run_killed_mid_replace_keeps_the_previous_rows_and_the_login(lab: FaultLab):
     before = lab.baseline()
     before_tokens = lab.token_counters()
     # The killed run must refresh first: its rotated pair has to outlive it.
@@ -50,7 +50,7 @@ def test_a_run_killed_between_delete_and_insert_keeps_the_previous_rows_and_the_
     lab.conclude(KILLED_MID_WRITE, KILLED, None, outcome=outcome, problems=problems)
 
 
-def test_a_duckdb_file_held_by_another_writer_fails_the_run_naming_table_and_partitions(lab: FaultLab):
+def test_a_locked_duckdb_file_fails_the_run_naming_table_and_partitions(lab: FaultLab):
     # A reader holding the file is the seeded campaign's (`reader_holds_duckdb`).
     before = lab.baseline()
     with lock_held_by_another_process(lab, read_only=False):
@@ -58,7 +58,7 @@ def test_a_duckdb_file_held_by_another_writer_fails_the_run_naming_table_and_par
     lab.conclude(LOCKED_BY_WRITER, FAILED_CLEARLY, run, before=before)
 
 
-def test_an_uncreatable_warehouse_path_fails_the_run_naming_table_and_partitions(lab: FaultLab):
+def test_an_uncreatable_warehouse_path_fails_naming_table_and_partitions(lab: FaultLab):
     blocker = lab.tmp_path / "warehouse"
     blocker.write_text("a file where the warehouse directory should be")
     lab.duckdb_path = blocker / "whoop.duckdb"

@@ -15,8 +15,8 @@ from typing import Any
 import duckdb
 
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
-from whoop_dagster_tests.dbt.dbt_runner import run_dbt
-from whoop_dagster_tests.dbt.sample_data import emulator_sample_data, load_raw
+from whoop_dagster_tests.defs.dbt.dbt_runner import run_dbt
+from whoop_dagster_tests.defs.dbt.sample_data import emulator_sample_data, load_raw
 
 
 def build_emulated_marts(root: Path, *, days: int, seed: int, recovery_effects: Any = None) -> Path:

@@ -16,8 +16,8 @@ from whoop_dagster.defs.ml.definitions import build_ml_definitions
 from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
 from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager
-from whoop_dagster_tests.dbt.dbt_runner import run_dbt
-from whoop_dagster_tests.dbt.sample_data import emulator_sample_data, load_raw
+from whoop_dagster_tests.defs.dbt.dbt_runner import run_dbt
+from whoop_dagster_tests.defs.dbt.sample_data import emulator_sample_data, load_raw
 from whoop_dagster_tests.support.shared_build import WAREHOUSE_FILE, built_once
 
 #: Days of emulated history (the emulator's clock is frozen at 2025-06-30 18:00 UTC).

@@ -94,7 +94,7 @@ def test_a_run_waits_for_a_reader_in_another_process_then_succeeds(tmp_path):
         assert connection.execute("select count(*) from raw.cycle").fetchone()[0] >= 2
 
 
-def test_a_run_waiting_past_the_bound_fails_naming_the_holder_and_writes_nothing(tmp_path):
+def test_a_run_past_the_bound_fails_naming_the_holder_and_writes_nothing(tmp_path):
     env = user_env(tmp_path, **{LOCK_TIMEOUT_ENV: "3"})
     path = _warehouse(env)
     with duckdb_held(path, "writer_with_rows") as holder:

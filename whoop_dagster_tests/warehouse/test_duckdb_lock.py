@@ -66,7 +66,7 @@ def test_past_the_bound_the_error_names_the_holder_and_what_to_do(tmp_path):
     assert str(path) in message
 
 
-def test_a_slice_replacement_past_the_bound_names_table_and_holder_and_writes_nothing(tmp_path):
+def test_replacing_past_the_bound_names_table_and_holder_writes_nothing(tmp_path):
     path = tmp_path / "whoop.duckdb"
     warehouse = DuckDBWarehouse(path=str(path), lock_timeout_seconds=0.3)
     with duckdb_held(path, "writer_with_rows") as holder, pytest.raises(WarehouseError) as raised:

@@ -97,7 +97,7 @@ DiesAfterDelete(path=sys.argv[1]).replace_slice(
 """
 
 
-def test_a_process_killed_between_delete_and_insert_leaves_the_previous_slice(tmp_path):
+def test_a_kill_between_delete_and_insert_leaves_the_previous_slice(tmp_path):
     import subprocess
     import sys
 

@@ -52,7 +52,7 @@ def test_the_authorization_code_grant_yields_a_pair_with_a_refresh_token(emu):
         app.exchange_code(redirect["code"])  # codes are single use
 
 
-def test_a_refresh_rotates_the_pair_and_stores_it_before_the_access_token_is_used(emu, tmp_path):
+def test_a_refresh_stores_the_rotated_pair_before_the_access_token_is_used(emu, tmp_path):
     seed = emu.issue_refresh_token()
     events: list[str] = []
 
@@ -90,9 +90,7 @@ def test_successive_refreshes_never_present_a_refresh_token_twice(start_emulator
 
 
 @pytest.mark.parametrize("sharing", ["one manager", "a manager per thread"])
-def test_eight_threads_hitting_an_expired_token_at_once_refresh_once_and_lose_nothing(
-    start_emulator, tmp_path, sharing
-):
+def test_eight_threads_on_one_expired_token_refresh_once_and_lose_nothing(start_emulator, tmp_path, sharing):
     emu = start_emulator(refresh_token_reuse_revokes_family=True)
     path = tmp_path / "tokens.json"
     TokenManager(oauth_app(emu), FileTokenStore(path, seed_refresh_token=emu.issue_refresh_token())).access_token()
@@ -120,7 +118,7 @@ def test_eight_threads_hitting_an_expired_token_at_once_refresh_once_and_lose_no
     assert_stored_pair_still_works(emu, FileTokenStore(path))
 
 
-def test_eight_processes_hitting_an_expired_token_at_once_refresh_once_and_lose_nothing(start_emulator, tmp_path):
+def test_eight_processes_on_one_expired_token_refresh_once_lose_nothing(start_emulator, tmp_path):
     emu = start_emulator(refresh_token_reuse_revokes_family=True)
     path = str(tmp_path / "tokens.json")
     store = FileTokenStore(path, seed_refresh_token=emu.issue_refresh_token())
@@ -145,7 +143,7 @@ def test_eight_processes_hitting_an_expired_token_at_once_refresh_once_and_lose_
     assert_stored_pair_still_works(emu, FileTokenStore(path))
 
 
-def test_eight_threads_on_the_warehouse_store_rely_on_compare_and_swap_and_lose_nothing(start_emulator, tmp_path):
+def test_threads_on_the_warehouse_store_lose_nothing_via_compare_and_swap(start_emulator, tmp_path):
     # Without a lock, racing refreshers present the same refresh token: one wins, the
     # others are rejected and must pick up the winner's stored pair.
     emu = start_emulator()
@@ -177,7 +175,7 @@ def test_eight_threads_on_the_warehouse_store_rely_on_compare_and_swap_and_lose_
 
 
 @pytest.mark.snowflake
-def test_a_second_process_on_the_snowflake_store_uses_the_pair_the_first_one_rotated(emu, fakesnow_connect):
+def test_a_second_process_on_snowflake_uses_the_pair_the_first_rotated(emu, fakesnow_connect):
     def store():
         return WarehouseTokenStore(
             lambda: fakesnow_connect(paramstyle="pyformat"),
@@ -208,7 +206,7 @@ def test_force_refresh_reuses_a_pair_another_manager_stored_meanwhile(emu):
     assert first.refresh_count + second.refresh_count == 2
 
 
-def test_a_used_refresh_token_in_an_unchanged_store_asks_the_user_to_authorize_again(emu):
+def test_a_spent_refresh_token_in_an_unchanged_store_asks_to_reauthorize(emu):
     seed = emu.issue_refresh_token()
     oauth_app(emu).refresh(seed)  # someone else used it and kept the result
     manager = TokenManager(oauth_app(emu), MemoryTokenStore(seed_refresh_token=seed))
@@ -223,7 +221,7 @@ def test_refreshes_present_the_client_credentials_the_emulator_registered(emu):
         wrong.refresh(emu.issue_refresh_token())
 
 
-def test_a_refresh_answer_lost_in_transit_is_an_api_error_and_then_asks_for_authorization(emu):
+def test_a_lost_refresh_answer_is_an_api_error_and_then_asks_to_authorize(emu):
     # WHOOP rotated the token but we never saw the new one: nothing can recover that login.
     store = MemoryTokenStore(seed_refresh_token=emu.issue_refresh_token())
     manager = TokenManager(oauth_app(emu), store)

@@ -14,7 +14,7 @@ from whoop_dagster.whoop_api.token_store import MemoryTokenStore
 APP = OAuthApp("my-client", "my-very-secret-secret", "https://localhost:8976/callback")
 
 
-def test_the_authorization_url_asks_for_a_code_with_every_scope_and_the_state():
+def test_the_authorization_url_asks_for_a_code_with_every_scope_and_state():
     url = urlsplit(APP.authorization_url("state-1234"))
     assert f"{url.scheme}://{url.netloc}{url.path}" == "https://api.prod.whoop.com/oauth/oauth2/auth"
     query = {key: values[0] for key, values in parse_qs(url.query).items()}
@@ -67,7 +67,7 @@ def test_a_token_manager_without_stored_tokens_asks_the_user_to_authorize():
         manager.access_token()
 
 
-def test_the_rejection_grace_period_is_only_needed_without_an_exclusive_lock():
+def test_the_rejection_grace_is_only_needed_without_an_exclusive_lock():
     assert TokenManager(APP, MemoryTokenStore()).rejection_grace_s == 0.0
 
     class LockFreeStore(MemoryTokenStore):

@@ -42,7 +42,7 @@ def test_every_collection_read_in_full_equals_the_emulator_truth(start_emulator,
 
 
 @pytest.mark.parametrize("endpoint", COLLECTIONS)
-def test_every_collection_read_by_window_returns_the_records_overlapping_the_window(emu, endpoint):
+def test_each_collection_read_by_window_returns_the_records_overlapping_it(emu, endpoint):
     now = emu.now()
     windows = [
         (now - timedelta(days=3), now - timedelta(days=2)),  # one day
@@ -56,7 +56,7 @@ def test_every_collection_read_by_window_returns_the_records_overlapping_the_win
             assert list(client.iter_records(endpoint, start, end)) == expected
 
 
-def test_day_windows_return_a_record_for_each_day_it_touches_and_its_start_day_keeps_it_once(emu):
+def test_a_record_is_in_each_day_window_it_touches_and_kept_on_its_start(emu):
     now = emu.now()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     days_seen: dict[int, list] = {}
@@ -100,7 +100,7 @@ def test_records_read_by_id_equal_the_truth(emu):
 
 
 @pytest.mark.parametrize("last_page_token", ["absent", "null", "empty"])
-def test_windows_of_0_1_25_and_26_records_paginate_exactly_with_each_last_page_style(start_emulator, last_page_token):
+def test_0_1_25_and_26_records_paginate_exactly_in_each_last_page_style(start_emulator, last_page_token):
     emu = start_emulator(days=40, last_page_token=last_page_token)
     with client_for(emu) as client:
         for count in (0, 1, 25, 26):
@@ -126,7 +126,7 @@ def test_iter_records_is_lazy_and_reads_one_page_at_a_time(emu):
 # -- retries ----------------------------------------------------------------------------------
 
 
-def test_server_errors_mid_pagination_are_retried_without_duplicated_or_missing_records(emu):
+def test_retried_server_errors_mid_pagination_lose_and_duplicate_no_record(emu):
     emu.faults.add("server_error", path="/v2/cycle", after=1, times=2, status=503)
     with client_for(emu) as client:
         records = list(client.iter_records("cycle"))
@@ -154,7 +154,7 @@ def test_a_read_timeout_is_retried_and_the_read_completes(emu):
     assert records == emu.dataset.records("sleep")
 
 
-def test_an_unreachable_api_is_an_api_error_raised_from_the_connection_error(emu):
+def test_an_unreachable_api_is_an_api_error_from_the_connection_error(emu):
     with client_for(emu, max_retries=1) as client:
         client.tokens.access_token()
         emu.stop()
@@ -173,7 +173,7 @@ def test_a_transiently_unreadable_body_is_read_again(emu, kind):
 
 
 @pytest.mark.parametrize("kind", ["malformed_json", "truncated"])
-def test_a_persistently_unreadable_body_is_a_payload_error_naming_the_endpoint(emu, kind):
+def test_an_always_unreadable_body_is_a_payload_error_naming_the_endpoint(emu, kind):
     emu.faults.add(kind, path="/v2/activity/sleep", times=None)
     with client_for(emu, max_payload_retries=2) as client, pytest.raises(WhoopPayloadError) as excinfo:
         list(client.iter_records("sleep"))
@@ -225,7 +225,7 @@ def test_revoking_access_makes_the_next_call_ask_for_a_new_authorization(emu):
 # -- rate limits ------------------------------------------------------------------------------
 
 
-def test_a_429_burst_makes_every_thread_wait_for_the_reset_and_provokes_no_second_429(start_emulator):
+def test_a_429_burst_makes_all_threads_await_the_reset_with_no_second_429(start_emulator):
     emu = start_emulator(retry_after_header=True)
     emu.faults.add("rate_limit", path="/v2/", after=3, times=1, reset=1)
     results: dict[str, list] = {}
@@ -263,7 +263,7 @@ def test_a_429_without_retry_after_waits_for_the_reset_header(start_emulator):
     assert emu.stats()["rate_limited"] == 1
 
 
-def test_a_client_below_the_emulators_limit_spaces_its_requests_and_sees_no_429(start_emulator):
+def test_a_client_under_the_emulators_limit_paces_requests_and_sees_no_429(start_emulator):
     emu = start_emulator(rate_limit_per_minute=20)
     limiter = RateLimiter(5, window_s=0.5, margin_s=0.0)
     started = time.monotonic()
@@ -290,7 +290,7 @@ def test_a_client_at_the_emulators_limit_stops_before_provoking_a_429(start_emul
     assert len(data_requests(emu)) == 20
 
 
-def test_a_401_after_refreshing_uses_the_pair_another_process_rotated_meanwhile(emu, tmp_path):
+def test_a_401_after_refreshing_uses_the_pair_another_process_just_rotated(emu, tmp_path):
     # Found by the fault campaign (seed 14 of `make faults`): another process rotated right after
     # our refresh, which revoked the access token we had just got; the store holds its pair.
     from whoop_dagster.whoop_api.token_store import FileTokenStore

@@ -69,7 +69,7 @@ def test_requests_carry_the_user_agent_the_bearer_token_and_the_window(stub):
 # -- payload validation -----------------------------------------------------------------------
 
 
-def test_a_record_missing_a_required_field_is_a_payload_error_naming_the_record():
+def test_a_record_missing_a_required_field_is_a_payload_error_naming_it():
     broken = cycles(41)[0]
     del broken["score_state"]
     with run_stub() as stub:
@@ -91,7 +91,7 @@ def test_a_record_that_is_not_an_object_is_a_payload_error(stub):
 
 
 @pytest.mark.parametrize("payload", [[], {"data": []}, {"records": "none"}, {"records": [], "next_token": 7}], ids=str)
-def test_a_page_that_is_not_an_object_with_a_records_list_is_a_payload_error(stub, payload):
+def test_a_page_not_an_object_with_a_records_list_is_a_payload_error(stub, payload):
     stub.script(CYCLE_PATH, Scripted(payload=payload))
     with make_client(stub) as client, pytest.raises(WhoopPayloadError, match="endpoint=cycle"):
         list(client.iter_pages("cycle"))
@@ -122,7 +122,7 @@ def test_a_repeated_next_token_is_an_error_not_a_loop(stub):
     assert len(stub.seen(CYCLE_PATH)) == 2
 
 
-def test_an_empty_page_that_still_carries_a_next_token_is_an_error_not_a_loop(stub):
+def test_an_empty_page_still_carrying_a_next_token_is_an_error_not_a_loop(stub):
     stub.script(CYCLE_PATH, Scripted(payload={"records": [], "next_token": "BBB"}))
     with make_client(stub) as client, pytest.raises(WhoopPayloadError, match="empty page"):
         list(client.iter_records("cycle"))
@@ -158,7 +158,7 @@ def test_a_404_by_id_is_a_not_found_error(stub):
     assert "3fa85f64-5717-4562-b3fc-2c963f66afa6" in str(excinfo.value)
 
 
-def test_a_400_is_an_api_error_with_its_status_and_without_the_echoed_token(stub, caplog):
+def test_a_400_is_an_api_error_with_its_status_but_not_the_echoed_token(stub, caplog):
     caplog.set_level(logging.DEBUG)
     stub.script(CYCLE_PATH, Scripted(400, {"error": "invalid_request", "message": f"bad token {ACCESS} given"}))
     with make_client(stub) as client, pytest.raises(WhoopAPIError) as excinfo:
@@ -248,7 +248,7 @@ def test_consecutive_429s_beyond_the_budget_are_a_rate_limit_error(stub):
     assert len(stub.seen(CYCLE_PATH)) == 3
 
 
-def test_a_429_that_resets_tomorrow_fails_at_once_instead_of_sleeping_for_hours(stub):
+def test_a_429_resetting_tomorrow_fails_at_once_instead_of_sleeping_hours(stub):
     stub.script(CYCLE_PATH, Scripted(429, {"error": "rate_limited"}, headers={"X-RateLimit-Reset": "50000"}))
     started = time.monotonic()
     with make_client(stub) as client, pytest.raises(WhoopRateLimitError, match="daily"):
@@ -277,7 +277,7 @@ def test_remaining_zero_makes_the_next_request_wait_for_the_reset(stub):
 # -- token endpoint errors --------------------------------------------------------------------
 
 
-def test_a_refresh_rejected_while_the_store_is_unchanged_asks_the_user_to_run_auth(stub):
+def test_a_refresh_rejected_with_an_unchanged_store_says_to_run_auth(stub):
     stub.script(TOKEN_PATH, Scripted(400, {"error": "invalid_grant", "error_description": f"token {REFRESH} used"}))
     app = OAuthApp("stub-client", SECRET, "https://localhost/cb", oauth_base_url=stub.base_url)
     manager = TokenManager(app, MemoryTokenStore(seed_refresh_token=REFRESH))
@@ -303,7 +303,7 @@ def test_rejected_client_credentials_are_an_auth_error_without_the_secret(stub):
     assert SECRET not in str(excinfo.value)
 
 
-def test_a_code_exchange_without_a_refresh_token_says_offline_was_not_granted(stub):
+def test_an_exchange_without_a_refresh_token_says_offline_was_not_granted(stub):
     stub.script(TOKEN_PATH, Scripted(payload={"access_token": "a" * 40, "expires_in": 3600, "scope": "read:cycles"}))
     app = OAuthApp("stub-client", SECRET, "https://localhost/cb", oauth_base_url=stub.base_url)
     with pytest.raises(WhoopAuthError, match="offline"):

@@ -60,7 +60,7 @@ def test_the_user_agent_names_the_project_and_its_version():
     assert "python-requests" in USER_AGENT
 
 
-def test_redact_hides_known_secrets_and_anything_token_like_but_keeps_uuids():
+def test_redact_hides_known_secrets_and_token_like_text_but_keeps_uuids():
     text = redact(
         "token abc123 rejected; other eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig for "
         "sleep 3fa85f64-5717-4562-b3fc-2c963f66afa6",

@@ -32,7 +32,7 @@ def expect_error(errors: list[BaseException], action) -> None:
     errors.append(excinfo.value)
 
 
-def test_no_token_code_or_secret_appears_in_any_log_record_or_error_message(start_emulator, tmp_path, caplog):
+def test_no_token_code_or_secret_appears_in_a_log_record_or_error_message(start_emulator, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)  # every logger: ours, urllib3's, requests', filelock's, the emulator's
     emu = start_emulator(retry_after_header=True)
     secrets = {emu.client_secret}

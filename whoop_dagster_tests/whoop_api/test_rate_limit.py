@@ -47,7 +47,7 @@ def test_requests_within_the_limit_start_without_waiting():
     assert set(starts) == {1000.0}
 
 
-def test_the_request_over_the_limit_waits_for_the_oldest_to_leave_the_window():
+def test_a_request_over_the_limit_waits_until_the_oldest_leaves_the_window():
     clock = FakeClock()
     limiter = RateLimiter(20, 60.0, margin_s=0.5, clock=clock, sleep=clock.sleep)
     starts_of(limiter, clock, 20)

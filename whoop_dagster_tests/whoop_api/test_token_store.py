@@ -225,7 +225,7 @@ def test_the_warehouse_store_refuses_identifiers_that_are_not_plain_names():
         WarehouseTokenStore(lambda: None, table="tokens; drop table x")
 
 
-def test_the_warehouse_store_has_no_exclusive_lock_and_relies_on_compare_and_swap(tmp_path):
+def test_the_warehouse_store_has_no_exclusive_lock_only_compare_and_swap(tmp_path):
     store = duckdb_store(tmp_path / "tokens.duckdb")
     assert store.exclusive_lock is False
     with store.lock():

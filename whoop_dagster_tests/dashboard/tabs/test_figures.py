@@ -27,7 +27,7 @@ def test_bedtimes_around_midnight_stay_an_hour_apart():
     assert minutes_of_day(times).tolist() == [690, 750, 600]
 
 
-def test_workouts_take_their_category_from_dim_activity_type_when_it_exists():
+def test_workouts_take_their_category_from_dim_activity_type_if_it_exists():
     workouts = pd.DataFrame({"sport_key": ["running", "mystery"], "sport_id": [0, 999], "sport_name": ["running", "x"]})
     sports = pd.DataFrame({"sport_key": ["running"], "sport_name": ["Running"], "sport_category": ["endurance"]})
     labelled = strain.label_activities(workouts, sports, None)

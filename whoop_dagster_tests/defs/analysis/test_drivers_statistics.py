@@ -104,7 +104,7 @@ def test_planted_effects_are_found_with_the_right_sign():
     assert strain_found >= 8
 
 
-def test_without_planted_effects_at_most_one_seed_in_ten_reports_any_finding():
+def test_without_planted_effects_at_most_one_seed_in_ten_reports_a_finding():
     with_findings = [
         seed
         for seed in NULL_SEEDS
@@ -146,7 +146,7 @@ def test_a_driver_that_never_varies_is_not_tested():
     assert not rows["is_finding"].any()
 
 
-def test_the_analysis_is_deterministic_and_pairs_each_day_with_the_next_morning():
+def test_analysis_is_deterministic_and_pairs_each_day_with_next_morning():
     daily = emulated_behaviour_daily(5, 90)
     frame = driver_frame(daily)
     pd.testing.assert_frame_equal(analyse_drivers(frame), analyse_drivers(frame))

@@ -99,7 +99,7 @@ def test_with_fewer_than_60_days_the_asset_says_so_and_writes_no_findings(plante
     assert "effect_heatmap" not in metadata
 
 
-def test_the_asset_is_in_group_analysis_and_stored_by_the_warehouse_io_manager():
+def test_the_asset_is_in_group_analysis_stored_by_the_warehouse_io_manager():
     asset = build_recovery_drivers_asset("duckdb")
     spec = next(iter(asset.specs))
     assert spec.key == RECOVERY_DRIVERS_KEY
@@ -110,7 +110,7 @@ def test_the_asset_is_in_group_analysis_and_stored_by_the_warehouse_io_manager()
 
 
 @pytest.mark.snowflake
-def test_on_snowflake_the_drivers_land_in_schema_analysis_with_the_same_findings(planted_duckdb, tmp_path, monkeypatch):
+def test_on_snowflake_the_drivers_land_in_analysis_with_the_same_findings(planted_duckdb, tmp_path, monkeypatch):
     from whoop_dagster_tests.support.snowflake import fakesnow_in_process, snowflake_deployment_resources
 
     with fakesnow_in_process(tmp_path, new_tables_in_schema="analysis") as settings:

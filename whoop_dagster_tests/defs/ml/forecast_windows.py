@@ -27,10 +27,10 @@ from whoop_dagster.defs.ml.sleep_features import build_sleep_features
 from whoop_dagster.defs.ml.sleep_forecast import SleepForecastConfig, sleep_estimator_factory, sleep_model_spec
 from whoop_dagster.emulator import Emulator
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
-from whoop_dagster_tests.dbt.conftest import duckdb_env
-from whoop_dagster_tests.dbt.dbt_runner import run_dbt
-from whoop_dagster_tests.dbt.history_windows import Window, combined_records, window_of
-from whoop_dagster_tests.dbt.sample_data import SampleData, load_raw
+from whoop_dagster_tests.defs.dbt.conftest import duckdb_env
+from whoop_dagster_tests.defs.dbt.dbt_runner import run_dbt
+from whoop_dagster_tests.defs.dbt.history_windows import Window, combined_records, window_of
+from whoop_dagster_tests.defs.dbt.sample_data import SampleData, load_raw
 
 if TYPE_CHECKING:
     import pandas as pd

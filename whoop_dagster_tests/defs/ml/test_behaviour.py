@@ -21,7 +21,7 @@ def daily(built_marts: Path) -> pd.DataFrame:
     return behaviour_daily(read_behaviour_marts(DuckDBWarehouse(path=str(built_marts))))
 
 
-def test_the_calendar_has_one_row_per_day_and_rest_days_have_zero_workout_minutes(daily):
+def test_one_calendar_row_per_day_and_rest_days_have_zero_workout_minutes(daily):
     assert daily[["user_id", "date_day"]].duplicated().sum() == 0
     assert (daily["date_day"].diff().dropna() == pd.Timedelta(days=1)).all()
     assert len(daily) > 150

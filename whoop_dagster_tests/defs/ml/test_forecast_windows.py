@@ -15,7 +15,7 @@ import pytest
 
 from whoop_dagster.emulator import Emulator, EmulatorConfig
 from whoop_dagster.environment import DEMO_DAYS
-from whoop_dagster_tests.dbt.history_windows import Window, spread_windows
+from whoop_dagster_tests.defs.dbt.history_windows import Window, spread_windows
 from whoop_dagster_tests.defs.ml.forecast_windows import build_windows, gate_failures
 from whoop_dagster_tests.support.clock import frozen_now
 

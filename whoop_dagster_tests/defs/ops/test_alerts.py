@@ -70,7 +70,7 @@ def rejected_refresh_token_error() -> WhoopAuthError:
             return err
 
 
-def test_a_failed_run_posts_one_message_naming_the_run_the_failed_step_and_its_link(receiver, fail_run, monkeypatch):
+def test_a_failed_run_posts_one_message_naming_run_failed_step_and_link(receiver, fail_run, monkeypatch):
     monkeypatch.setenv(WEBHOOK_URL_ENV, receiver.url)
     context = fail_run(RuntimeError("the cycle table is locked"))
 
@@ -96,7 +96,7 @@ def test_the_link_uses_the_configured_ui_url(receiver, fail_run, monkeypatch):
     assert f"https://dagster.example.org/runs/{context.dagster_run.run_id}" in receiver.texts[0]
 
 
-def test_a_rejected_refresh_token_alert_says_so_and_gives_the_command_that_fixes_it(receiver, fail_run, monkeypatch):
+def test_a_rejected_token_alert_says_so_and_gives_the_command_to_fix_it(receiver, fail_run, monkeypatch):
     monkeypatch.setenv(WEBHOOK_URL_ENV, receiver.url)
     context = fail_run(rejected_refresh_token_error())
 
@@ -108,9 +108,7 @@ def test_a_rejected_refresh_token_alert_says_so_and_gives_the_command_that_fixes
     assert f"`{FAILED_STEP}`: WhoopAuthError: WHOOP rejected the stored refresh token" in text
 
 
-def test_on_dagster_plus_the_link_points_at_the_deployment_and_the_fix_at_its_token_store(
-    receiver, fail_run, monkeypatch
-):
+def test_on_dagster_plus_the_link_and_the_fix_name_the_deployment(receiver, fail_run, monkeypatch):
     context = fail_run(rejected_refresh_token_error())
     monkeypatch.setenv(WEBHOOK_URL_ENV, receiver.url)
     monkeypatch.setenv("DAGSTER_CLOUD_DEPLOYMENT_NAME", "prod")
@@ -124,7 +122,7 @@ def test_on_dagster_plus_the_link_points_at_the_deployment_and_the_fix_at_its_to
     assert "`WHOOP_DEPLOYMENT=prod`" in text
 
 
-def test_a_refused_scope_asks_for_authorization_without_blaming_the_refresh_token(receiver, fail_run, monkeypatch):
+def test_a_refused_scope_asks_to_authorize_not_blaming_the_refresh_token(receiver, fail_run, monkeypatch):
     monkeypatch.setenv(WEBHOOK_URL_ENV, receiver.url)
     context = fail_run(
         WhoopAuthError(
@@ -142,7 +140,7 @@ def test_a_refused_scope_asks_for_authorization_without_blaming_the_refresh_toke
     assert "refresh token rejected" not in text
 
 
-def test_an_auth_error_without_the_reauthorize_hint_gets_no_reauthorize_advice(receiver, fail_run, monkeypatch):
+def test_an_auth_error_without_the_reauthorize_hint_gets_no_such_advice(receiver, fail_run, monkeypatch):
     monkeypatch.setenv(WEBHOOK_URL_ENV, receiver.url)
     context = fail_run(WhoopAuthError("set WHOOP_CLIENT_ID and WHOOP_CLIENT_SECRET first"))
 
@@ -198,7 +196,7 @@ def test_an_unreachable_webhook_is_logged_on_the_tick_not_raised(fail_run, monke
     assert "webhooksecret" not in logged
 
 
-def test_the_ops_definitions_hold_one_sensor_running_by_default_for_every_job():
+def test_the_ops_definitions_hold_one_sensor_running_by_default_per_job():
     sensor = build_ops_definitions().resolve_sensor_def(SENSOR_NAME)
 
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING

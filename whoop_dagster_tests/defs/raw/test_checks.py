@@ -46,7 +46,7 @@ def test_a_strain_above_21_breaks_the_range_rule():
     assert evaluate(CYCLE, frame)["scores_in_range"] == ["9"]
 
 
-def test_duplicate_ids_and_missing_fields_and_unknown_states_are_each_reported():
+def test_duplicate_ids_missing_fields_and_unknown_states_are_each_reported():
     broken = records.cycle(3, "2024-03-01T04:00:00.000Z")
     del broken["timezone_offset"]
     frame = _frame(

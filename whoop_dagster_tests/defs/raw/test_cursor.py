@@ -22,7 +22,7 @@ def test_a_first_tick_without_cursor_treats_every_record_as_changed():
     assert changed_records(recs, SensorCursor()) == recs
 
 
-def test_the_plan_covers_changed_days_only_and_advances_to_their_newest_update():
+def test_the_plan_covers_only_changed_days_and_moves_to_the_newest_update():
     a = records.cycle(1, "2024-03-01T04:00:00.000Z", updated_at="2024-03-05T12:00:00.000Z")
     b = records.cycle(2, "2024-03-04T04:00:00.000Z", updated_at="2024-03-05T13:00:00.000Z")
     plan = plan_tick([(date(2024, 3, 1), a), (date(2024, 3, 4), b)], SensorCursor(), date(2024, 1, 1), date(2024, 3, 5))

@@ -56,7 +56,7 @@ def collections_only(resources, first, last):
     return materialize_range(resources, first, last, selection=keys)
 
 
-def test_a_range_backfill_loads_exactly_the_emulators_records_for_that_range(emu, resources):
+def test_a_range_backfill_loads_exactly_the_emulators_records_of_the_range(emu, resources):
     first, last = days_ago(20), days_ago(0)
     result = collections_only(resources, first, last)
     assert result.success

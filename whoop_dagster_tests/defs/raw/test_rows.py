@@ -36,7 +36,7 @@ def test_the_current_cycle_without_end_gets_a_null_end_column():
     assert row["score_state"] == "PENDING_SCORE"
 
 
-def test_payload_keeps_the_whole_record_including_non_ascii_and_apostrophes():
+def test_payload_keeps_the_whole_record_with_non_ascii_and_apostrophes():
     record = {**records.cycle(1, "2024-03-02T04:00:00.000Z"), "note": "Zoë O'Brien"}
     row = to_row(CYCLE, record, partition_date=date(2024, 3, 2), extracted_at=datetime(2024, 3, 2), run_id="r")
     assert "Zoë O'Brien" in row["payload"]

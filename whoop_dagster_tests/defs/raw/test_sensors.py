@@ -109,7 +109,7 @@ def test_new_records_today_request_runs_for_exactly_the_changed_days(emu, whoop)
     assert SensorCursor.parse(result.cursor).high_water > SensorCursor.parse(first.cursor).high_water
 
 
-def test_a_rescore_of_a_ten_day_old_record_runs_that_day_only_and_advances_the_cursor(emu, whoop):
+def test_a_ten_day_old_rescore_runs_that_day_only_and_advances_the_cursor(emu, whoop):
     first = tick(emu, CYCLE, whoop)
     day, victim = record_about_days_ago(emu, CYCLE.name, 10)
     emu.rescore(CYCLE.name, victim["id"])

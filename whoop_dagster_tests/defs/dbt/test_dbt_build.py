@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from whoop_dagster_tests.dbt.dbt_runner import (
+from whoop_dagster_tests.defs.dbt.dbt_runner import (
     COMPARED_MODELS,
     LOAD_TIME_COLUMNS,
     normalise,
@@ -18,7 +18,7 @@ from whoop_dagster_tests.dbt.dbt_runner import (
     run_dbt,
     run_results,
 )
-from whoop_dagster_tests.dbt.sample_data import UNKNOWN_SPORT_ID, USER_ID, SampleData, load_raw
+from whoop_dagster_tests.defs.dbt.sample_data import UNKNOWN_SPORT_ID, USER_ID, SampleData, load_raw
 
 #: The warn-severity tests the sample data trips on purpose (sports missing from the catalog).
 EXPECTED_WARNINGS = {"accepted_values_dim_sport_is_in_catalog__False__True", "warn_unknown_activity_types"}
@@ -77,7 +77,7 @@ def test_unscored_records_flow_as_nulls_and_naps_are_flagged(built_duckdb: tuple
     assert current == [(True, True)]
 
 
-def test_a_sleep_crossing_utc_midnight_lands_on_the_day_the_member_woke_into(built_duckdb: tuple[Path, Path]):
+def test_a_sleep_over_utc_midnight_lands_on_the_day_the_member_woke_into(built_duckdb: tuple[Path, Path]):
     path, _ = built_duckdb
     # Day index 14 of the sample: in London (offset Z), asleep at 22:40 UTC on Feb 14, awake on Feb 15.
     rows = _query(

@@ -76,7 +76,7 @@ def test_the_staging_models_depend_on_the_raw_asset_keys(dbt_assets_def: dg.Asse
     assert deps_of_stg_cycle == {"raw/cycle"}
 
 
-def test_every_dbt_asset_has_a_freshness_policy_and_an_automation_condition(dbt_assets_def: dg.AssetsDefinition):
+def test_every_dbt_asset_has_a_freshness_policy_and_automation_condition(dbt_assets_def: dg.AssetsDefinition):
     for spec in dbt_assets_def.specs:
         assert isinstance(spec.freshness_policy, dg.FreshnessPolicy), spec.key
         assert spec.automation_condition is not None, spec.key
@@ -101,7 +101,7 @@ def test_the_snowflake_targets_are_kinded_snowflake():
     assert all(spec.kinds == {"dbt", "snowflake"} for spec in specs)
 
 
-def test_error_severity_tests_are_blocking_checks_and_warn_severity_tests_are_not(
+def test_error_severity_tests_are_blocking_checks_and_warn_ones_are_not(
     dbt_assets_def: dg.AssetsDefinition,
 ):
     manifest = _manifest()
@@ -137,7 +137,7 @@ def test_the_dbt_step_runs_in_the_warehouse_writer_pool(dbt_assets_def: dg.Asset
     assert dbt_assets_def.op.pool == WAREHOUSE_POOL
 
 
-def test_the_definitions_hold_the_dbt_resource_and_a_running_automation_sensor(dbt_defs: dg.Definitions):
+def test_definitions_hold_the_dbt_resource_and_a_running_automation_sensor(dbt_defs: dg.Definitions):
     dbt = (dbt_defs.resources or {})["dbt"]
     assert isinstance(dbt, DbtCliResource)
     assert dbt.target == "local"

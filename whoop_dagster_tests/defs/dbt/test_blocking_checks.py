@@ -13,8 +13,8 @@ import pytest
 
 from whoop_dagster.defs.dbt.assets import build_dbt_assets, build_dbt_resource
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
-from whoop_dagster_tests.dbt.conftest import duckdb_env
-from whoop_dagster_tests.dbt.sample_data import SampleData, build_sample_data, load_raw
+from whoop_dagster_tests.defs.dbt.conftest import duckdb_env
+from whoop_dagster_tests.defs.dbt.sample_data import SampleData, build_sample_data, load_raw
 
 FACT = dg.AssetKey(["marts", "fact_daily_recovery"])
 FORECAST = dg.AssetKey(["ml", "recovery_forecast"])
@@ -40,7 +40,7 @@ def bad_raw_duckdb(duckdb_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path:
     return duckdb_path
 
 
-def test_a_recovery_score_of_140_fails_a_blocking_check_and_nothing_downstream_runs(bad_raw_duckdb: Path):
+def test_a_recovery_score_of_140_fails_a_blocking_check_halting_downstream(bad_raw_duckdb: Path):
     dbt_models = build_dbt_assets("local")
     result = dg.materialize(
         [dbt_models, recovery_forecast],

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from whoop_dagster.defs.dbt.project import PREPARE_COMMAND, SOURCE_DBT_PROJECT_DIR, dbt_executable
-from whoop_dagster_tests.dbt.fresh_clone import BIN, clone_env, copy_repository
+from whoop_dagster_tests.defs.dbt.fresh_clone import BIN, clone_env, copy_repository
 
 ROOT = SOURCE_DBT_PROJECT_DIR.parent
 
@@ -49,7 +49,7 @@ def _parse(target: str, target_path: Path, **env: str) -> dict:
     return json.loads((target_path / "manifest.json").read_text())
 
 
-def test_a_branch_target_without_a_database_writes_to_the_pull_requests_clone(tmp_path: Path):
+def test_a_branch_target_without_a_database_writes_to_the_prs_clone(tmp_path: Path):
     manifest = _parse("branch", tmp_path / "target", DAGSTER_CLOUD_PULL_REQUEST_ID="42")
 
     databases = {node["database"] for node in manifest["nodes"].values() if node["resource_type"] == "model"}
@@ -79,7 +79,7 @@ def _probe(cwd: Path, env: dict[str, str]) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_prepare_and_package_for_prod_ships_a_project_the_package_loads_alone(tmp_path: Path):
+def test_prepare_and_package_for_prod_ships_a_project_that_loads_alone(tmp_path: Path):
     """The deploy workflow's step, then a build that holds the Python package and nothing beside it."""
     clone = copy_repository(tmp_path / "clone")
     _, *arguments = PREPARE_COMMAND.split()
@@ -106,7 +106,7 @@ def test_prepare_and_package_for_prod_ships_a_project_the_package_loads_alone(tm
     assert loaded["keys"] > 20
 
 
-def test_a_local_clone_uses_the_repositorys_dbt_project_and_packages_nothing(tmp_path: Path):
+def test_a_local_clone_uses_the_repos_dbt_project_and_packages_nothing(tmp_path: Path):
     loaded = _probe(ROOT, clone_env(ROOT, DAGSTER_HOME=str(tmp_path)))
     assert loaded["project_dir"] == str(SOURCE_DBT_PROJECT_DIR)
     assert loaded["target"] == "local"

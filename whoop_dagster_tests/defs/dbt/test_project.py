@@ -21,8 +21,8 @@ from whoop_dagster.defs.dbt.project import (
     WhoopDbtProject,
     manifest_is_stale,
 )
-from whoop_dagster_tests.dbt.fresh_clone import BIN, clone_env, copy_repository
-from whoop_dagster_tests.dbt.test_dbt_definitions import FIXED_MODEL_KEYS
+from whoop_dagster_tests.defs.dbt.fresh_clone import BIN, clone_env, copy_repository
+from whoop_dagster_tests.defs.dbt.test_dbt_definitions import FIXED_MODEL_KEYS
 from whoop_dagster_tests.e2e.dagster_dev import (
     DagsterDev,
     _default_interrupts,
@@ -41,7 +41,7 @@ def clone(tmp_path: Path) -> Path:
     return clone
 
 
-def test_loading_without_a_manifest_outside_dagster_dev_says_how_to_prepare(clone: Path, tmp_path: Path):
+def test_loading_with_no_manifest_outside_dagster_dev_says_how_to_prepare(clone: Path, tmp_path: Path):
     result = subprocess.run(
         [sys.executable, "-c", "import whoop_dagster.definitions"],
         cwd=clone,
@@ -57,7 +57,7 @@ def test_loading_without_a_manifest_outside_dagster_dev_says_how_to_prepare(clon
     assert PREPARE_COMMAND in result.stderr
 
 
-def test_plain_dagster_dev_in_a_fresh_clone_prepares_and_loads_the_dbt_assets(clone: Path, tmp_path: Path):
+def test_bare_dagster_dev_in_a_fresh_clone_prepares_and_loads_dbt_assets(clone: Path, tmp_path: Path):
     home = tmp_path / "dagster_home"
     home.mkdir()
     port = free_loopback_port()

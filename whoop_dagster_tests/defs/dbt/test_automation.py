@@ -51,7 +51,7 @@ def test_plain_eager_never_runs_a_model_while_any_raw_day_is_missing():
     assert result.total_requested == 0
 
 
-def test_the_project_condition_runs_a_model_when_a_raw_day_lands_despite_missing_days():
+def test_the_project_condition_runs_a_model_on_a_new_raw_day_despite_gaps():
     instance = dg.DagsterInstance.ephemeral()
     assets = _graph(dbt_model_condition([RAW_DAY]))
     defs = dg.Definitions(assets=assets)
@@ -76,7 +76,7 @@ def test_the_project_condition_runs_a_model_when_a_raw_day_lands_despite_missing
     assert rescored.total_requested == 1
 
 
-def test_the_project_condition_waits_for_an_unpartitioned_parent_that_was_never_loaded():
+def test_the_project_condition_waits_for_an_unloaded_unpartitioned_parent():
     instance = dg.DagsterInstance.ephemeral()
     assets = _graph(dbt_model_condition([RAW_DAY]))
     defs = dg.Definitions(assets=assets)
@@ -85,7 +85,7 @@ def test_the_project_condition_waits_for_an_unpartitioned_parent_that_was_never_
     assert result.total_requested == 0
 
 
-def test_the_project_condition_holds_back_while_a_parents_blocking_check_fails():
+def test_the_project_condition_waits_while_a_parents_blocking_check_fails():
     instance = dg.DagsterInstance.ephemeral()
     assets = _graph(dbt_model_condition([RAW_DAY]), profile_check_passes=False)
     defs = dg.Definitions(assets=assets)
@@ -95,7 +95,7 @@ def test_the_project_condition_holds_back_while_a_parents_blocking_check_fails()
     assert result.total_requested == 0
 
 
-def test_a_node_without_parents_is_built_when_missing_and_then_left_alone_until_its_daily_rebuild():
+def test_a_parentless_node_is_built_once_then_waits_for_its_daily_rebuild():
     @dg.asset(key=["marts", "dim_date"], automation_condition=dbt_root_condition())
     def dim_date() -> None: ...
 
@@ -117,7 +117,7 @@ def test_a_missing_model_is_built_on_the_first_tick_once_its_parents_exist():
     assert result.total_requested == 1
 
 
-def test_the_automation_sensor_is_running_by_default_and_named_as_documented():
+def test_the_automation_sensor_runs_by_default_and_is_named_as_documented():
     sensor = build_automation_sensor()
     assert sensor.name == AUTOMATION_SENSOR_NAME == "whoop_automation_sensor"
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
-from whoop_dagster_tests.dbt.dbt_runner import run_dbt
-from whoop_dagster_tests.dbt.sample_data import SampleData, combined_sample_data, load_raw
+from whoop_dagster_tests.defs.dbt.dbt_runner import run_dbt
+from whoop_dagster_tests.defs.dbt.sample_data import SampleData, combined_sample_data, load_raw
 from whoop_dagster_tests.support.shared_build import WAREHOUSE_FILE, built_once
 
 

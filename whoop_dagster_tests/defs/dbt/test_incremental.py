@@ -8,9 +8,9 @@ from pathlib import Path
 import duckdb
 
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
-from whoop_dagster_tests.dbt.conftest import duckdb_env
-from whoop_dagster_tests.dbt.dbt_runner import COMPARED_MODELS, normalise, read_duckdb_tables, run_dbt, run_results
-from whoop_dagster_tests.dbt.sample_data import EXTRACTED_AT, FIRST_DAY, USER_ID, SampleData, reload_partition
+from whoop_dagster_tests.defs.dbt.conftest import duckdb_env
+from whoop_dagster_tests.defs.dbt.dbt_runner import COMPARED_MODELS, normalise, read_duckdb_tables, run_dbt, run_results
+from whoop_dagster_tests.defs.dbt.sample_data import EXTRACTED_AT, FIRST_DAY, USER_ID, SampleData, reload_partition
 
 #: Build models, seeds and snapshots without running the tests (the incremental step runs them).
 WITHOUT_TESTS = ["--exclude", "resource_type:test", "resource_type:unit_test"]
@@ -40,7 +40,7 @@ def _rescore(data: SampleData) -> tuple[SampleData, dict[str, date]]:
     return changed, touched
 
 
-def test_an_incremental_build_after_rescores_and_deletes_equals_a_full_refresh(
+def test_after_rescores_and_deletes_an_incremental_build_equals_a_full_one(
     raw_duckdb: Path, sample_data: SampleData, tmp_path: Path
 ):
     env = duckdb_env(raw_duckdb)

@@ -19,9 +19,9 @@ import pytest
 from whoop_dagster.defs.raw.rows import parse_timestamp
 from whoop_dagster.emulator import Emulator, EmulatorConfig
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
-from whoop_dagster_tests.dbt.conftest import duckdb_env
-from whoop_dagster_tests.dbt.dbt_runner import run_dbt, run_results
-from whoop_dagster_tests.dbt.history_windows import (
+from whoop_dagster_tests.defs.dbt.conftest import duckdb_env
+from whoop_dagster_tests.defs.dbt.dbt_runner import run_dbt, run_results
+from whoop_dagster_tests.defs.dbt.history_windows import (
     Window,
     as_member,
     combined_records,
@@ -29,7 +29,7 @@ from whoop_dagster_tests.dbt.history_windows import (
     window_of,
     window_records,
 )
-from whoop_dagster_tests.dbt.sample_data import SampleData, load_raw
+from whoop_dagster_tests.defs.dbt.sample_data import SampleData, load_raw
 from whoop_dagster_tests.support.clock import frozen_now
 
 pytestmark = [pytest.mark.slow, pytest.mark.time_sensitive]

@@ -16,7 +16,7 @@ import dagster as dg
 import pytest
 
 from whoop_dagster.defs.dbt.assets import build_dbt_assets, build_dbt_resource
-from whoop_dagster_tests.dbt.conftest import duckdb_env
+from whoop_dagster_tests.defs.dbt.conftest import duckdb_env
 from whoop_dagster_tests.support.shared_build import copy_warehouse
 
 STG_CYCLE = dg.AssetKey(["staging", "stg_cycle"])
