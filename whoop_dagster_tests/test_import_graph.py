@@ -194,3 +194,34 @@ def test_ruff_bans_every_private_dagster_module():
     pyproject = (PACKAGE_DIR.parent / "pyproject.toml").read_text()
     banned = set(re.findall(r'^"(dagster\._\w+)"\.msg = ', pyproject, flags=re.MULTILINE))
     assert installed - banned == set()
+
+
+#: Code outside the package that imports from it, often inside functions (child processes,
+#: benchmarks): a name moved in the package would only fail when that path runs.
+CALLERS = ("whoop_dagster_tests", "benchmarks", "scripts")
+
+
+def package_names_imported_by_callers() -> Iterator[tuple[str, str, str]]:
+    """``(caller file, module, name)`` for every ``from whoop_dagster... import name`` outside the package."""
+    root = PACKAGE_DIR.parent
+    for folder in CALLERS:
+        for path in sorted((root / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(), filename=str(path))
+            for node in ast.walk(tree):
+                module = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
+                if module.startswith(PACKAGE + ".") and node.level == 0:
+                    for alias in node.names:
+                        yield str(path.relative_to(root)), module, alias.name
+
+
+def test_what_tests_benchmarks_and_scripts_import_exists():
+    import importlib
+
+    missing = []
+    for caller, module, name in package_names_imported_by_callers():
+        if module in SCRIPTS:
+            continue
+        imported = importlib.import_module(module)
+        if not hasattr(imported, name) and f"{module}.{name}" not in MODULES:
+            missing.append(f"{caller}: from {module} import {name}")
+    assert missing == []

@@ -61,8 +61,8 @@ def _warehouse_env(path: Path) -> Iterator[None]:
 
 def build_downstream(path: Path, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
     """Every dbt model (with its tests) and ML asset on the DuckDB file ``path``, in this process."""
-    from whoop_dagster.defs.dbt import build_dbt_definitions
-    from whoop_dagster.defs.ml import build_ml_definitions
+    from whoop_dagster.defs.dbt.definitions import build_dbt_definitions
+    from whoop_dagster.defs.ml.definitions import build_ml_definitions
 
     warehouse = DuckDBWarehouse(path=str(path))
     with _warehouse_env(path):

@@ -114,8 +114,8 @@ def downstream(spec: dict[str, Any]) -> None:
     os.environ.update(WHOOP_DEPLOYMENT="local", WHOOP_DUCKDB_PATH=spec["duckdb_path"])
     import dagster as dg
 
-    from whoop_dagster.defs.dbt import build_dbt_definitions
-    from whoop_dagster.defs.ml import build_ml_definitions
+    from whoop_dagster.defs.dbt.definitions import build_dbt_definitions
+    from whoop_dagster.defs.ml.definitions import build_ml_definitions
     from whoop_dagster.resources import WAREHOUSE_IO_MANAGER_KEY
     from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
     from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager
