@@ -44,6 +44,9 @@ REVOKE_PATH = "/v2/user/access"
 #: 401s after our refresh answered with another process's newer pair, per request: bounded, so
 #: that processes rotating in a loop end in an error instead of an endless exchange.
 MAX_ADOPTED_ROTATIONS = 3
+#: Refreshes of our own per request: a token revoked again right after our refresh (access
+#: tokens expiring between two requests of a run) gets one more; a third 401 is an auth error.
+MAX_REFRESHES_PER_REQUEST = 2
 
 
 @dataclass
@@ -352,7 +355,7 @@ class WhoopClient:
         """Send one API call with refresh, 429 and unreadable-body handling; return the parsed JSON."""
         described = dict(context if context is not None else (params or {}))
         url = self.api_base_url + path
-        refreshed = False
+        refreshed = 0
         adopted = 0
         rate_limited = 0
         unreadable = 0
@@ -386,6 +389,7 @@ class WhoopClient:
                         adopted += 1
                         if adopted <= MAX_ADOPTED_ROTATIONS and self.tokens.adopt_rotated(token) is not None:
                             continue
+                    if refreshed >= MAX_REFRESHES_PER_REQUEST:
                         raise WhoopAuthError(
                             "WHOOP rejected a freshly refreshed access token (401). Run `whoop-dagster auth` "
                             "to authorize again.",
@@ -393,7 +397,7 @@ class WhoopClient:
                             params=described,
                             status=status,
                         )
-                    refreshed = True
+                    refreshed += 1
                     self._force_refresh(token)
                     continue
                 if status == 429:

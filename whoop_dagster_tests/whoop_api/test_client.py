@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from whoop_dagster.whoop_api.client import MAX_REFRESHES_PER_REQUEST
 from whoop_dagster.whoop_api.endpoints import CYCLE, MAX_PAGE_SIZE
 from whoop_dagster.whoop_api.errors import WhoopAPIError, WhoopAuthError, WhoopPayloadError, WhoopRateLimitError
 from whoop_dagster.whoop_api.rate_limit import RateLimiter
@@ -195,12 +196,21 @@ def test_a_401_refreshes_the_token_once_and_the_read_succeeds(emu):
     assert emu.stats()["tokens"]["rejected"] == 0
 
 
-def test_a_401_after_refreshing_is_an_auth_error(emu):
+def test_a_token_revoked_again_after_the_refresh_gets_one_more(emu):
+    with client_for(emu) as client:
+        client.get_object("user_profile")
+        emu.faults.add("expired_token", path="/v2/cycle", times=2)
+        records = list(client.iter_records("cycle"))
+        assert client.stats.token_refreshes == 3  # the first token, then each 401
+    assert records == emu.dataset.records("cycle")
+
+
+def test_401s_after_refreshing_twice_are_an_auth_error(emu):
     emu.faults.add("expired_token", path="/v2/cycle", times=None)
     with client_for(emu) as client, pytest.raises(WhoopAuthError, match="401") as excinfo:
         list(client.iter_records("cycle"))
     assert excinfo.value.status == 401
-    assert len(data_requests(emu, 401)) == 2
+    assert len(data_requests(emu, 401)) == 1 + MAX_REFRESHES_PER_REQUEST
 
 
 def test_a_missing_scope_is_an_auth_error_naming_it(emu):
