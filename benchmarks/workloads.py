@@ -20,6 +20,8 @@ Workloads:
                   recovery drivers, write the tables with DuckDB
   dbt-step        the dbt step alone (every model and test) as the main job runs it, on the
                   persistent instance in $DAGSTER_HOME or an in-memory one
+  dbt-prepare     the dbt manifest and partial-parse state as `make prepare` makes them
+                  (dagster-dbt's project preparer), into --target-path
 """
 
 from __future__ import annotations
@@ -246,11 +248,16 @@ def load_probe() -> dict[str, Any]:
 # --- the dbt step alone --------------------------------------------------------------------
 
 
+#: What dagster-dbt logs when it starts and when it has finished the dbt process (its INFO logs).
+DBT_STARTED, DBT_FINISHED = "Running dbt command", "Finished dbt command"
+
+
 def dbt_step(instance_kind: str, stream: str) -> dict[str, Any]:
     """Materialize the dbt multi-asset (every model, seed, snapshot and test) in-process, as ``make run`` does.
 
-    ``stream='live'`` reproduces the dbt step before it waited for dbt on DuckDB (dagster-dbt's
-    metadata threads polling a running dbt), for the before/after comparison.
+    Earlier versions of the step, for before/after comparisons: ``stream='live'`` streams while dbt
+    runs (dagster-dbt's metadata threads polling a running dbt); ``stream='all-events'`` waits for
+    dbt, then passes every event, test results included, through both metadata passes.
     """
     import dagster as dg
 
@@ -259,6 +266,10 @@ def dbt_step(instance_kind: str, stream: str) -> dict[str, Any]:
 
     if stream == "live":
         execution.holds_events_until_dbt_exits = lambda invocation: False
+    elif stream == "all-events":
+        execution.models_then_tests = lambda invocation, column_lineage: (
+            invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=column_lineage)
+        )
     models = build_dbt_assets()
     instance = dg.DagsterInstance.get() if instance_kind == "persistent" else dg.DagsterInstance.ephemeral()
     with instance:
@@ -270,18 +281,37 @@ def dbt_step(instance_kind: str, stream: str) -> dict[str, Any]:
         [stats] = instance.get_run_step_stats(result.run_id)
         materializations = [e.materialization for e in result.get_asset_materialization_events()]
         evaluations = result.get_asset_check_evaluations()
+        logs = instance.all_logs(result.run_id)
+        dbt_started = next((e.timestamp for e in logs if (e.user_message or "").startswith(DBT_STARTED)), None)
+        dbt_finished = next((e.timestamp for e in logs if (e.user_message or "").startswith(DBT_FINISHED)), None)
         return {
             "success": result.success,
             "phases": {"materialize": {"start": started, "end": ended}},
             "step_s": stats.end_time - stats.start_time,
+            # The step before dbt starts (dagster-dbt's `dbt --version` and adapter), dbt's process,
+            # and after it exits (metadata queries, events): from dagster-dbt's own log lines.
+            "before_dbt_s": dbt_started - stats.start_time if dbt_started else None,
+            "dbt_s": dbt_finished - dbt_started if dbt_started and dbt_finished else None,
+            "after_dbt_s": stats.end_time - dbt_finished if dbt_finished else None,
             "run_cpu_s": cpu_after - cpu_before,
             "materializations": len(materializations),
             "with_row_count": sum("dagster/row_count" in m.metadata for m in materializations),
             "with_column_schema": sum("dagster/column_schema" in m.metadata for m in materializations),
             "checks": len(evaluations),
             "checks_passed": sum(e.passed for e in evaluations),
-            "run_events": len(instance.all_logs(result.run_id)),
+            "run_events": len(logs),
         }
+
+
+def dbt_prepare(target_path: str) -> dict[str, Any]:
+    """The manifest and partial-parse state ``make prepare`` makes, into ``target_path`` (for this environment)."""
+    from dagster_dbt import DbtProject
+
+    from whoop_dagster.defs.dbt.project import SOURCE_DBT_PROJECT_DIR
+
+    project = DbtProject(project_dir=SOURCE_DBT_PROJECT_DIR, target_path=target_path, target="local")
+    project.preparer.prepare(project)
+    return {"success": project.manifest_path.exists(), "manifest": str(project.manifest_path)}
 
 
 # --- the ML fits as a plain script ----------------------------------------------------------
@@ -416,7 +446,9 @@ def main(argv: list[str] | None = None) -> int:
     ml.add_argument("--duckdb", required=True)
     dbt = commands.add_parser("dbt-step")
     dbt.add_argument("--instance", choices=("persistent", "memory"), default="persistent")
-    dbt.add_argument("--stream", choices=("waited", "live"), default="waited")
+    dbt.add_argument("--stream", choices=("waited", "live", "all-events"), default="waited")
+    prepare = commands.add_parser("dbt-prepare")
+    prepare.add_argument("--target-path", required=True)
     args = parser.parse_args(argv)
 
     if args.workload == "backfill":
@@ -432,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
         report = ml_script(args.duckdb)
     elif args.workload == "dbt-step":
         report = dbt_step(args.instance, args.stream)
+    elif args.workload == "dbt-prepare":
+        report = dbt_prepare(args.target_path)
     else:
         report = load_probe()
     _write(args.out, report)

@@ -7,6 +7,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliInvocation, DbtCliResource
+from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
 
 
 def stream_dbt(
@@ -25,9 +26,37 @@ def stream_dbt(
             # output buffered, spares the metadata threads from polling a still-running dbt:
             # their wait for the next event is a busy loop, which takes the cores dbt needs.
             invocation.is_successful()
-        yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=column_lineage)
+            yield from models_then_tests(invocation, column_lineage=column_lineage)
+        else:
+            yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=column_lineage)
     finally:
         release_in_process_duckdb()
+
+
+def models_then_tests(invocation: DbtCliInvocation, *, column_lineage: bool) -> Iterator[Any]:
+    """Yield a finished invocation's model outputs (row count, column types), then its test results.
+
+    dagster-dbt's ``fetch_column_metadata`` queries the columns of every event's relation, tests
+    included (a test has no relation: one failing query per test), and each metadata pass waits
+    for its next event in a busy loop. Handing them the models alone leaves that work out. Test
+    results follow all models, so each check evaluates this run's materialization of its model;
+    if dbt failed, its error is raised after every event it produced.
+    """
+    events: list[Any] = []
+    failure: Exception | None = None
+    try:
+        events.extend(invocation.stream())
+    except Exception as error:  # dbt failed: its events still count, the error is raised after them
+        failure = error
+    models = [event for event in events if isinstance(event, (dg.Output, dg.AssetMaterialization))]
+    yield from (
+        DbtEventIterator(iter(models), invocation)
+        .fetch_row_counts()
+        .fetch_column_metadata(with_column_lineage=column_lineage)
+    )
+    yield from (event for event in events if not isinstance(event, (dg.Output, dg.AssetMaterialization)))
+    if failure is not None:
+        raise failure
 
 
 def holds_events_until_dbt_exits(invocation: DbtCliInvocation) -> bool:

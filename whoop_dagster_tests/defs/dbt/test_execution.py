@@ -71,6 +71,18 @@ def test_materializing_one_model_runs_that_model_and_its_tests_only(dbt_env: Pat
     assert "dagster/column_lineage" not in metadata  # opt-in: see DbtBuildConfig.column_lineage
 
 
+def test_every_check_evaluates_the_materialization_of_the_same_run(dbt_env: Path, models: dg.AssetsDefinition):
+    result = _run(models, dg.AssetSelection.assets(STG_CYCLE, STG_SLEEP))
+
+    assert result.success
+    materialized = {event.asset_key for event in result.get_asset_materialization_events()}
+    evaluations = result.get_asset_check_evaluations()
+    assert {evaluation.asset_key for evaluation in evaluations} == materialized == {STG_CYCLE, STG_SLEEP}
+    targets = {evaluation.target_materialization_data for evaluation in evaluations}
+    assert None not in targets
+    assert {target.run_id for target in targets} == {result.run_id}
+
+
 def test_column_lineage_is_recorded_when_the_run_asks_for_it(dbt_env: Path, models: dg.AssetsDefinition):
     result = _run(models, dg.AssetSelection.assets(STG_CYCLE), column_lineage=True)
 
