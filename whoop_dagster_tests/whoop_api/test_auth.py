@@ -133,9 +133,19 @@ def test_eight_processes_on_one_expired_token_refresh_once_lose_nothing(start_em
         "oauth_base_url": emu.oauth_base_url,
     }
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Manager() as manager, ctx.Pool(WORKERS) as pool:
-        barrier = manager.Barrier(WORKERS)
-        results = pool.starmap(read_profile_with_own_manager, [(app_kwargs, emu.api_base_url, path, barrier)] * WORKERS)
+    with ctx.Manager() as manager:
+        # A broken barrier raises instead of hanging; the pool is closed and joined, not
+        # terminated: terminate() can SIGTERM a worker that holds the task queue's lock, and
+        # the other workers then wait on it forever (seen once under heavy load).
+        barrier = manager.Barrier(WORKERS, timeout=120)
+        pool = ctx.Pool(WORKERS)
+        try:
+            results = pool.starmap(
+                read_profile_with_own_manager, [(app_kwargs, emu.api_base_url, path, barrier)] * WORKERS
+            )
+        finally:
+            pool.close()
+            pool.join()
     assert [r["user_id"] for r in results] == [emu.dataset.user_id()] * WORKERS
     assert sum(r["refreshes"] for r in results) == 1
     assert token_counters(emu)["refreshed"] == 1
