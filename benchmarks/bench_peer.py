@@ -1,4 +1,4 @@
-"""Benchmark 11: the whole graph against the same work without an orchestrator.
+"""Benchmark 12: the whole graph against the same work without an orchestrator.
 
 Side by side, in interleaved rounds, against one 730-day emulator (unthrottled, so neither side
 waits for WHOOP's rate limit; any pause either side logs is still subtracted):
@@ -157,7 +157,7 @@ def _load_raw(emu: Any, seed: Any) -> None:
 
 
 def measure(days: int = 730, repeat: int = 2) -> Section:
-    section = Section("peer", "11. Whole graph vs its un-orchestrated peer (dlt + plain dbt build + ML script)")
+    section = Section("peer", "12. Whole graph vs its un-orchestrated peer (dlt + plain dbt build + ML script)")
     graphs: list[GraphAttempt] = []
     peers: list[PeerAttempt] = []
     with emulator(days=days, access_token_ttl_s=TOKEN_TTL_S) as emu, workspace("peer-seed") as seed:

@@ -34,6 +34,9 @@ from pathlib import Path
 from typing import Any
 
 COLLECTIONS = ("cycle", "sleep", "recovery", "workout")
+#: Dagster's console logger silenced, as ``make run`` runs (whoop_dagster/demo.py: ``demo_run_config``):
+#: otherwise it formats every event of the run onto stderr.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
@@ -74,7 +77,9 @@ def backfill(first: str, last: str, collections: bool, objects: bool, instance_k
         for phase, keys, run_tags in plan:
             assets = [defs.resolve_assets_def(dg.AssetKey.from_user_string(key)) for key in keys]
             started = _now()
-            result = dg.materialize(assets, instance=instance, tags=run_tags, raise_on_error=False)
+            result = dg.materialize(
+                assets, instance=instance, tags=run_tags, run_config=QUIET_CONSOLE, raise_on_error=False
+            )
             report["phases"][phase] = {"start": started, "end": _now(), "success": result.success}
             report["run_events"] = report.get("run_events", 0) + len(instance.all_logs(result.run_id))
             report["success"] = report["success"] and result.success
@@ -275,7 +280,11 @@ def dbt_step(instance_kind: str, stream: str) -> dict[str, Any]:
     with instance:
         started, cpu_before = _now(), _cpu_s()
         result = dg.materialize(
-            [models], instance=instance, resources={"dbt": build_dbt_resource()}, raise_on_error=False
+            [models],
+            instance=instance,
+            resources={"dbt": build_dbt_resource()},
+            run_config=QUIET_CONSOLE,
+            raise_on_error=False,
         )
         ended, cpu_after = _now(), _cpu_s()
         [stats] = instance.get_run_step_stats(result.run_id)
