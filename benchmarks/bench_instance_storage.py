@@ -6,8 +6,13 @@ in-process, every daily partition of the range), each time with a fresh DuckDB f
 DAGSTER_HOME whose ``dagster.yaml`` is the project's (pools, telemetry) plus one storage block:
 
 - ``memory``: an in-memory instance (``DagsterInstance.ephemeral()``), nothing written: the run itself;
-- ``sqlite``: Dagster's default SQLite storage, as ``config/dagster.yaml`` leaves it (one event-log
-  file per run plus an index file, WAL journal, one connection per write);
+- ``sqlite``: Dagster's default SQLite storage (the project's ``event_log_storage`` block removed:
+  one event-log file per run plus an index file, WAL journal, one connection per write);
+- ``sqlite-kept``: the project's ``config/dagster.yaml`` as it is: the same files and tables through
+  ``whoop_dagster.instance_storage.KeptConnectionSqliteEventLogStorage`` (connections kept open,
+  ``synchronous=NORMAL``);
+- ``sqlite-kept-planned-subset``: that, with ``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=true``
+  as ``make run`` sets it: what ``make run``'s backfill stores;
 - ``sqlite-consolidated``: ``ConsolidatedSqliteEventLogStorage`` (one event-log file for every run);
 - ``sqlite-planned-subset``: the default SQLite storage with
   ``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=true``: one "materialization planned" event per
@@ -26,9 +31,9 @@ DAGSTER_HOME whose ``dagster.yaml`` is the project's (pools, telemetry) plus one
 First, what one SQLite write costs on this disk, the way Dagster's SQLite storage writes (open a
 connection, insert, commit, close; WAL journal, SQLite's default ``synchronous=FULL``), against
 the same write with another connection held open (the last connection to close a WAL database
-checkpoints it) and with ``synchronous=NORMAL``: neither is a setting Dagster exposes, so they
-explain the cost rather than offer a fix. Variants run in interleaved rounds (order reversed every
-other round); medians, CPU time and the load average are reported.
+checkpoints it) and with ``synchronous=NORMAL``: neither is a setting Dagster's SQLite storage
+exposes; ``sqlite-kept`` is the project's subclass that does both. Variants run in interleaved
+rounds (order reversed every other round); medians, CPU time and the load average are reported.
 
     python benchmarks/bench_instance_storage.py [--repeat 2] [--variants memory,sqlite,postgres]
 """
@@ -50,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from benchlib import (
     WORKLOADS,
     Measured,
@@ -69,7 +75,9 @@ from benchlib import (
 
 VARIANTS: dict[str, str] = {
     "memory": "in-memory instance (nothing stored)",
-    "sqlite": "SQLite, Dagster's default (the project's `config/dagster.yaml`)",
+    "sqlite": "SQLite, Dagster's default `SqliteEventLogStorage`",
+    "sqlite-kept": "SQLite, the project's `config/dagster.yaml` (`KeptConnectionSqliteEventLogStorage`)",
+    "sqlite-kept-planned-subset": "SQLite kept connections + one planned event per asset (`make run`)",
     "sqlite-consolidated": "SQLite, `ConsolidatedSqliteEventLogStorage` (one event-log file)",
     "sqlite-planned-subset": "SQLite, default, `DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=true`",
     "sqlite-batched": "SQLite, default, `DAGSTER_EVENT_BATCH_SIZE=1000`",
@@ -80,6 +88,7 @@ GOAL = 2.0
 #: Dagster settings read from the environment, by variant.
 ENV_OF: dict[str, dict[str, str]] = {
     "sqlite-planned-subset": {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"},
+    "sqlite-kept-planned-subset": {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"},
     "sqlite-batched": {"DAGSTER_EVENT_BATCH_SIZE": "1000"},
     "postgres-batched": {"DAGSTER_EVENT_BATCH_SIZE": "1000"},
 }
@@ -183,7 +192,10 @@ def _run(variant: str, round_: int, emu: Any, postgres: Postgres | None) -> Atte
     with workspace(f"storage-{variant}") as ws:
         config = ws.dagster_home / "dagster.yaml"
         database = f"dagster_{variant.replace('-', '_')}_{round_}"
-        config.write_text(config.read_text() + "\n" + _storage_yaml(variant, ws.dagster_home, postgres, database))
+        project = yaml.safe_load(config.read_text())
+        if not variant.startswith("sqlite-kept"):  # every other variant is Dagster's own storage
+            project.pop("event_log_storage", None)
+        config.write_text(yaml.safe_dump(project) + "\n" + _storage_yaml(variant, ws.dagster_home, postgres, database))
         out = ws.root / "backfill.json"
         instance = "memory" if variant == "memory" else "persistent"
         command = python_command(

@@ -11,6 +11,7 @@ import dagster as dg
 import pytest
 
 from whoop_dagster.demo import load_range, summarize
+from whoop_dagster.instance_storage import open_instance
 from whoop_dagster.run_progress import StepTally, step_line
 from whoop_dagster_tests.support.clock import frozen_now
 from whoop_dagster_tests.support.processes import BIN, user_env
@@ -99,7 +100,7 @@ def test_a_three_day_demo_prints_a_line_per_step_and_the_forecasts_error(tmp_pat
     assert len(terminal.splitlines()) < 150
 
     # One planned event per asset for the run's whole range, not one per partition and asset.
-    with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+    with open_instance(tmp_path / "dagster_home") as instance:
         [run] = instance.get_run_records()
         planned = instance.get_records_for_run(
             run.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, limit=10_000

@@ -9,6 +9,7 @@ import dagster as dg
 from whoop_dagster import environment
 from whoop_dagster.defs.pools import WAREHOUSE_POOL
 from whoop_dagster.doctor.report import CheckResult, failed, passed
+from whoop_dagster.instance_storage import open_instance
 
 CHECK = "Dagster instance"
 MAKE_HOME = "run `make home` (copies config/dagster.yaml into DAGSTER_HOME)"
@@ -51,7 +52,7 @@ def check_instance(defs: dg.Definitions | None = None) -> CheckResult:
     if defs is None:
         from whoop_dagster.definitions import defs
     try:
-        instance = dg.DagsterInstance.from_config(str(home))
+        instance = open_instance(home)
     except Exception as err:
         return failed(CHECK, "instance_unreadable", f"{home}: {type(err).__name__}: {err}", MAKE_HOME)
     with instance:

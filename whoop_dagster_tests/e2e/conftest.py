@@ -19,6 +19,7 @@ import dagster as dg
 import pytest
 
 from whoop_dagster import environment
+from whoop_dagster.instance_storage import open_instance
 from whoop_dagster.jobs import PIPELINE_JOB_NAME
 from whoop_dagster.pool_slots import release_abandoned_slots
 from whoop_dagster_tests.e2e.dagster_dev import DagsterDev, running_dagster_dev
@@ -76,7 +77,7 @@ def main_run_state() -> MainRunState:
     # Fail, not skip: `make e2e` runs `make run` first, and an all-skipped e2e run must not pass CI.
     if not (home / "dagster.yaml").is_file():
         pytest.fail(f"no Dagster instance at {home}: {hint}")
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with open_instance(home) as instance:
         runs = instance.get_runs_count(dg.RunsFilter(job_name=PIPELINE_JOB_NAME))
     if runs == 0:
         pytest.fail(f"no run of {PIPELINE_JOB_NAME} in {home}: {hint}")
@@ -181,7 +182,7 @@ def release_pool_slots(dagster_home: Path) -> None:
     claim behind; every later warehouse step (the backfill here, the next ``make run``) would
     then wait for it forever. The project's own remedy, as ``make run`` applies it.
     """
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+    with open_instance(dagster_home) as instance:
         freed = release_abandoned_slots(instance)
     if freed:
         print(f"\nfreed the pool slots still claimed by run(s) {freed}")
