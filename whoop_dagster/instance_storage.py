@@ -113,6 +113,7 @@ class KeptConnectionSqliteEventLogStorage(SqliteEventLogStorage):
         # Set before Dagster's __init__, which may already connect (creating the index file).
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_pid = os.getpid()
+        self._tables_present: set[str] = set()
         super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
@@ -168,6 +169,20 @@ class KeptConnectionSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def has_table(self, table_name: str) -> bool:
+        """Dagster's check that an index table exists, remembering a yes.
+
+        Dagster asks it before storing every asset event's tags and opens a new engine (and reflects
+        the schema) to answer: 13% of a 733-partition backfill's samples. Migrations only ever add
+        tables, so a table once present stays present for this process.
+        """
+        if table_name in self._tables_present:
+            return True
+        present = super().has_table(table_name)
+        if present:
+            self._tables_present.add(table_name)
+        return present
 
     def _close_engines(self) -> None:
         with self._db_lock:

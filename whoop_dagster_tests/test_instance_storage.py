@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 import dagster._check as check
 import pytest
+from dagster._core.storage.event_log import SqliteEventLogStorage
 
 from whoop_dagster import environment
 from whoop_dagster.instance_storage import (
@@ -189,3 +190,21 @@ def test_open_instance_reads_a_home_while_dagster_home_points_elsewhere_or_nowhe
         with open_instance(home) as opened:
             assert opened.get_run_by_id(result.run_id) is not None
         assert os.environ.get("DAGSTER_HOME") == elsewhere  # restored
+
+
+def test_an_index_table_found_once_is_not_looked_up_again(instance, monkeypatch):
+    storage = _event_log(instance)
+    lookups: list[str] = []
+    dagsters = SqliteEventLogStorage.has_table
+
+    def counted(self, table_name: str) -> bool:
+        lookups.append(table_name)
+        return dagsters(self, table_name)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table", counted)
+    storage._tables_present.clear()
+    for _ in range(2):
+        assert storage.has_table("asset_event_tags")
+    for _ in range(2):
+        assert not storage.has_table("no_such_table")
+    assert lookups == ["asset_event_tags", "no_such_table", "no_such_table"]  # a no is asked again
