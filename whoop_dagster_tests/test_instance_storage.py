@@ -90,13 +90,13 @@ def _messages(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     return [entry.message for entry in instance.all_logs(run_id) if entry.message]
 
 
-def test_the_projects_instance_uses_the_kept_connection_event_log_in_dagsters_folder(instance, home):
+def test_the_projects_instance_keeps_connections_in_dagsters_folder(instance, home):
     storage = _event_log(instance)
     assert isinstance(storage, KeptConnectionSqliteEventLogStorage)
     assert Path(storage._base_dir) == home / "history" / "runs"  # Dagster's default layout: history carries over
 
 
-def test_a_range_run_is_stored_once_per_partition_and_read_back_by_a_fresh_instance(instance, home):
+def test_a_range_run_is_read_back_by_another_process(instance, home):
     result = dg.materialize([daily], instance=instance, tags=RANGE_TAGS, run_config=QUIET)
     assert result.success
     written = instance.all_logs(result.run_id)
@@ -180,7 +180,7 @@ def test_without_dagster_home_or_base_dir_the_error_says_what_is_missing(monkeyp
         default_event_log_dir()
 
 
-def test_open_instance_reads_a_home_while_dagster_home_points_elsewhere_or_nowhere(instance, home, monkeypatch):
+def test_open_instance_reads_a_home_dagster_home_does_not_name(instance, home, monkeypatch):
     result = dg.materialize([one], instance=instance, run_config=QUIET)
     for elsewhere in (None, str(home.parent / "another_home")):
         if elsewhere is None:
