@@ -10,7 +10,7 @@ import dagster as dg
 
 from whoop_dagster.clock import Clock
 from whoop_dagster.defs.raw.assets import build_raw_assets
-from whoop_dagster.defs.raw.checks import FLAGGED_DAYS, build_volume_checks
+from whoop_dagster.defs.raw.checks import FLAGGED_DAYS, VOLUME_CHECKS, build_raw_checks
 from whoop_dagster.defs.raw.sensors import RANGE_END_TAG, RANGE_START_TAG
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
 from whoop_dagster.whoop_api.endpoints import COLLECTION_ENDPOINTS
@@ -32,9 +32,13 @@ def load_and_check_volume(
     keys = " or ".join(f'key:"raw/{e.name}"' for e in COLLECTION_ENDPOINTS)
     tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
     assert dg.materialize(raw_assets, resources=resources, selection=keys, tags=tags, instance=instance).success
-    checks = build_volume_checks("warehouse_writer", clock)
+    checks = build_raw_checks("warehouse_writer", clock)
+    volume_checks = [key for check in checks for key in check.check_keys if key.name in VOLUME_CHECKS]
     result = dg.materialize(
-        [*raw_assets, *checks], resources=resources, selection=dg.AssetSelection.checks(*checks), instance=instance
+        [*raw_assets, *checks],
+        resources=resources,
+        selection=dg.AssetSelection.checks(*volume_checks),
+        instance=instance,
     )
     evaluations: dict[str, dict[str, dg.AssetCheckEvaluation]] = {}
     for evaluation in result.get_asset_check_evaluations():

@@ -136,45 +136,60 @@ def evaluate(endpoint: Endpoint, frame: "pd.DataFrame") -> dict[str, list[str]]:
     return {rule.name: rule.violations(endpoint, frame) for rule in rules_for(endpoint)}
 
 
-def build_raw_checks(pool: str) -> list[dg.AssetChecksDefinition]:
-    """One multi-check per raw table: one read of the table, one result per rule."""
-    return [_build_check_set(endpoint, pool) for endpoint in (*COLLECTION_ENDPOINTS, *_objects())]
+def build_raw_checks(pool: str, clock: Clock = utc_now) -> list[dg.AssetChecksDefinition]:
+    """One check step per raw table: its blocking rules and, on collections, the two volume checks.
+
+    One step, not one per kind: under the multiprocess executor (``dagster dev``'s default) every
+    step is a process that loads the definitions first, so each raw asset is two steps, not three.
+    ``clock`` says which days are completed (the volume checks).
+    """
+    return [_build_check_set(endpoint, pool, clock) for endpoint in (*COLLECTION_ENDPOINTS, *_objects())]
 
 
 def _objects() -> tuple[Endpoint, ...]:
     return tuple(e for e in ENDPOINTS.values() if not e.collection)
 
 
-def _build_check_set(endpoint: Endpoint, pool: str) -> dg.AssetChecksDefinition:
+def _build_check_set(endpoint: Endpoint, pool: str, clock: Clock) -> dg.AssetChecksDefinition:
     key = raw_asset_key(endpoint)
-    specs = [
-        dg.AssetCheckSpec(rule.name, asset=key, description=rule.description, blocking=True)
-        for rule in rules_for(endpoint)
-    ]
+    rules = rules_for(endpoint)
+    specs = [dg.AssetCheckSpec(rule.name, asset=key, description=rule.description, blocking=True) for rule in rules]
+    if endpoint.collection:
+        specs += _volume_specs(endpoint)
+    rule_names = {rule.name for rule in rules}
 
     @dg.multi_asset_check(name=f"raw_{endpoint.name}_checks", specs=specs, pool=pool, can_subset=True)
     def _checks(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
-        table = raw_table(endpoint)
-        columns = [*endpoint.id_columns, "user_id", *(["score_state"] if endpoint.has_score_state else []), "payload"]
-        select = ", ".join(f"{warehouse.quote(c)} AS {c}" for c in dict.fromkeys(columns))
-        frame = warehouse.read_frame(f"SELECT {select} FROM {warehouse.qualified(table)}")
-        results = evaluate(endpoint, frame)
-        for check_key in context.selected_asset_check_keys:
-            offenders = results[check_key.name]
-            yield dg.AssetCheckResult(
-                asset_key=key,
-                check_name=check_key.name,
-                passed=not offenders,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=None if not offenders else f"{len(offenders)} record(s) in raw.{endpoint.name} fail",
-                metadata={
-                    "rows_checked": dg.MetadataValue.int(len(frame)),
-                    "failing_records": dg.MetadataValue.int(len(offenders)),
-                    "failing_record_ids": dg.MetadataValue.text(", ".join(offenders[:SAMPLE_SIZE])),
-                },
-            )
+        selected = [check_key.name for check_key in context.selected_asset_check_keys]
+        if rule_names.intersection(selected):
+            yield from _rule_results(endpoint, warehouse, [name for name in selected if name in rule_names])
+        if VOLUME_CHECKS.intersection(selected):
+            yield from _volume_results(endpoint, warehouse, clock(), [n for n in selected if n in VOLUME_CHECKS])
 
     return _checks
+
+
+def _rule_results(endpoint: Endpoint, warehouse: WarehouseResource, names: list[str]) -> Iterable[dg.AssetCheckResult]:
+    key = raw_asset_key(endpoint)
+    table = raw_table(endpoint)
+    columns = [*endpoint.id_columns, "user_id", *(["score_state"] if endpoint.has_score_state else []), "payload"]
+    select = ", ".join(f"{warehouse.quote(c)} AS {c}" for c in dict.fromkeys(columns))
+    frame = warehouse.read_frame(f"SELECT {select} FROM {warehouse.qualified(table)}")
+    results = evaluate(endpoint, frame)
+    for name in names:
+        offenders = results[name]
+        yield dg.AssetCheckResult(
+            asset_key=key,
+            check_name=name,
+            passed=not offenders,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=None if not offenders else f"{len(offenders)} record(s) in raw.{endpoint.name} fail",
+            metadata={
+                "rows_checked": dg.MetadataValue.int(len(frame)),
+                "failing_records": dg.MetadataValue.int(len(offenders)),
+                "failing_record_ids": dg.MetadataValue.text(", ".join(offenders[:SAMPLE_SIZE])),
+            },
+        )
 
 
 # --- volume ------------------------------------------------------------------------------------
@@ -183,11 +198,7 @@ MISSING_DAYS_CHECK = "records_on_every_completed_day"
 IMPLAUSIBLE_DAYS_CHECK = "plausible_records_per_day"
 #: Metadata key of the days a volume check flags (comma-separated ISO dates); the alert sensor reads it.
 FLAGGED_DAYS = "flagged_days"
-
-
-def build_volume_checks(pool: str, clock: Clock = utc_now) -> list[dg.AssetChecksDefinition]:
-    """Two warn-severity volume checks per partitioned raw table; ``clock`` says which days are completed."""
-    return [_build_volume_check_set(endpoint, pool, clock) for endpoint in COLLECTION_ENDPOINTS]
+VOLUME_CHECKS = frozenset({MISSING_DAYS_CHECK, IMPLAUSIBLE_DAYS_CHECK})
 
 
 def read_spans(warehouse: WarehouseResource, endpoint: Endpoint) -> list[volume.Span]:
@@ -231,10 +242,10 @@ def read_spans(warehouse: WarehouseResource, endpoint: Endpoint) -> list[volume.
     ]
 
 
-def _build_volume_check_set(endpoint: Endpoint, pool: str, clock: Clock) -> dg.AssetChecksDefinition:
+def _volume_specs(endpoint: Endpoint) -> list[dg.AssetCheckSpec]:
     key = raw_asset_key(endpoint)
     rule = volume.RULES[endpoint.name]
-    specs = [
+    return [
         dg.AssetCheckSpec(
             MISSING_DAYS_CHECK,
             asset=key,
@@ -249,35 +260,36 @@ def _build_volume_check_set(endpoint: Endpoint, pool: str, clock: Clock) -> dg.A
         ),
     ]
 
-    @dg.multi_asset_check(name=f"raw_{endpoint.name}_volume_checks", specs=specs, pool=pool, can_subset=True)
-    def _checks(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
-        spans = read_spans(warehouse, endpoint)
-        now = clock()
-        missing = sorted({day for days in volume.missing_days_by_user(spans, rule, now).values() for day in days})
-        implausible = volume.implausible_days(spans, rule)
-        findings = {
-            MISSING_DAYS_CHECK: (missing, "no record"),
-            IMPLAUSIBLE_DAYS_CHECK: (list(implausible), "implausible records"),
-        }
-        for check_key in context.selected_asset_check_keys:
-            days, what = findings[check_key.name]
-            metadata: dict[str, Any] = {
-                "rows_checked": dg.MetadataValue.int(len(spans)),
-                "last_completed_day": dg.MetadataValue.text(str(volume.last_completed_day(now))),
-                "flagged_day_count": dg.MetadataValue.int(len(days)),
-                FLAGGED_DAYS: dg.MetadataValue.text(", ".join(str(day) for day in days)),
-            }
-            if check_key.name == IMPLAUSIBLE_DAYS_CHECK and implausible:
-                sample = list(implausible.items())[:SAMPLE_SIZE]
-                lines = [f"| {day} | {'; '.join(reasons[:3])} |" for day, reasons in sample]
-                metadata["implausible_days"] = dg.MetadataValue.md("| day | why |\n|---|---|\n" + "\n".join(lines))
-            yield dg.AssetCheckResult(
-                asset_key=key,
-                check_name=check_key.name,
-                passed=not days,
-                severity=dg.AssetCheckSeverity.WARN,
-                description=None if not days else f"{len(days)} day(s) of raw.{endpoint.name} with {what}",
-                metadata=metadata,
-            )
 
-    return _checks
+def _volume_results(
+    endpoint: Endpoint, warehouse: WarehouseResource, now: Any, names: list[str]
+) -> Iterable[dg.AssetCheckResult]:
+    key = raw_asset_key(endpoint)
+    rule = volume.RULES[endpoint.name]
+    spans = read_spans(warehouse, endpoint)
+    missing = sorted({day for days in volume.missing_days_by_user(spans, rule, now).values() for day in days})
+    implausible = volume.implausible_days(spans, rule)
+    findings = {
+        MISSING_DAYS_CHECK: (missing, "no record"),
+        IMPLAUSIBLE_DAYS_CHECK: (list(implausible), "implausible records"),
+    }
+    for name in names:
+        days, what = findings[name]
+        metadata: dict[str, Any] = {
+            "rows_checked": dg.MetadataValue.int(len(spans)),
+            "last_completed_day": dg.MetadataValue.text(str(volume.last_completed_day(now))),
+            "flagged_day_count": dg.MetadataValue.int(len(days)),
+            FLAGGED_DAYS: dg.MetadataValue.text(", ".join(str(day) for day in days)),
+        }
+        if name == IMPLAUSIBLE_DAYS_CHECK and implausible:
+            sample = list(implausible.items())[:SAMPLE_SIZE]
+            lines = [f"| {day} | {'; '.join(reasons[:3])} |" for day, reasons in sample]
+            metadata["implausible_days"] = dg.MetadataValue.md("| day | why |\n|---|---|\n" + "\n".join(lines))
+        yield dg.AssetCheckResult(
+            asset_key=key,
+            check_name=name,
+            passed=not days,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=None if not days else f"{len(days)} day(s) of raw.{endpoint.name} with {what}",
+            metadata=metadata,
+        )

@@ -10,6 +10,7 @@ from whoop_dagster.defs.raw.checks import build_raw_checks
 from whoop_dagster.defs.raw.sensors import RANGE_END_TAG, RANGE_START_TAG
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
 from whoop_dagster.whoop_api.endpoints import COLLECTION_ENDPOINTS, CYCLE, RECOVERY, SLEEP, WORKOUT
+from whoop_dagster_tests.support.clock import frozen_now
 from whoop_dagster_tests.support.whoop import (
     days_ago,
     emulator,
@@ -23,7 +24,8 @@ from whoop_dagster_tests.support.whoop import (
 pytestmark = pytest.mark.time_sensitive
 
 RAW_ASSETS = build_raw_assets(frozen_partitions_def(), "duckdb")
-RAW_CHECKS = build_raw_checks("warehouse_writer")
+#: The blocking checks and the volume checks, whose "completed days" end at the emulator's frozen now.
+RAW_CHECKS = build_raw_checks("warehouse_writer", frozen_now)
 
 
 @pytest.fixture
