@@ -208,3 +208,34 @@ def test_an_index_table_found_once_is_not_looked_up_again(instance, monkeypatch)
     for _ in range(2):
         assert not storage.has_table("no_such_table")
     assert lookups == ["asset_event_tags", "no_such_table", "no_such_table"]  # a no is asked again
+
+
+#: Appends ``count`` engine events to an existing run from another process (argv: run id, tag, count).
+APPEND_MANY = textwrap.dedent(
+    """
+    import sys
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(sys.argv[1])
+        for n in range(int(sys.argv[3])):
+            instance.report_engine_event(f"{sys.argv[2]} {n}", run)
+    """
+)
+
+
+def test_processes_writing_one_run_at_once_lose_no_event(instance):
+    """Step processes and the run worker write the same run's file at once, each through its kept connection."""
+    run_id = dg.materialize([one], instance=instance, run_config=QUIET).run_id
+    per_writer = 150
+    writers = [
+        subprocess.Popen([sys.executable, "-c", APPEND_MANY, run_id, f"writer-{n}", str(per_writer)], env=os.environ)
+        for n in range(2)
+    ]
+    run = instance.get_run_by_id(run_id)
+    for n in range(per_writer):
+        instance.report_engine_event(f"parent {n}", run)
+    assert [writer.wait(timeout=300) for writer in writers] == [0, 0]
+    messages = set(_messages(instance, run_id))
+    for tag in ("parent", "writer-0", "writer-1"):
+        assert {f"{tag} {n}" for n in range(per_writer)} <= messages, tag
