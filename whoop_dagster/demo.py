@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, TextIO
 
 import dagster as dg
@@ -43,6 +44,11 @@ def ensure_dagster_home() -> None:
     """Create DAGSTER_HOME with the project's instance settings (pools) if it has none."""
     home = environment.dagster_home()
     os.environ["DAGSTER_HOME"] = str(home)
+    install_instance_settings(home)
+
+
+def install_instance_settings(home: Path) -> None:
+    """Create ``home`` with the project's ``config/dagster.yaml`` (pools, event log) unless it has one."""
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         shutil.copy(environment.PROJECT_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")

@@ -7,7 +7,6 @@ processes where another process's view matters (the UI's live log, a second run,
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import dagster._check as check
 import pytest
 from dagster._core.storage.event_log import SqliteEventLogStorage
 
-from whoop_dagster import environment
+from whoop_dagster.demo import install_instance_settings
 from whoop_dagster.instance_storage import (
     MAX_OPEN_SHARDS,
     KeptConnectionSqliteEventLogStorage,
@@ -64,8 +63,7 @@ APPEND_EVENT = textwrap.dedent(
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(environment.PROJECT_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+    install_instance_settings(home)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
 
@@ -77,8 +75,7 @@ def instance(home: Path):
 
 
 def _event_log(instance: dg.DagsterInstance) -> KeptConnectionSqliteEventLogStorage:
-    storage = instance.event_log_storage
-    return storage._storage.event_log_storage if hasattr(storage, "_storage") else storage  # composite storage
+    return instance.event_log_storage
 
 
 def _append_from_another_process(run_id: str, message: str, *extra: str) -> int:

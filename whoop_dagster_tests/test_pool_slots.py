@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,8 +13,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from whoop_dagster import environment
 from whoop_dagster.defs.raw.assets import WAREHOUSE_POOL
+from whoop_dagster.demo import install_instance_settings
 from whoop_dagster.pool_slots import release_abandoned_slots
 
 #: A run of one pooled asset that kills its own process while it holds the pool's only slot.
@@ -41,8 +40,7 @@ def writes_the_warehouse() -> None:
 @pytest.fixture
 def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(environment.PROJECT_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+    install_instance_settings(home)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
         yield instance

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from whoop_dagster import environment
+from whoop_dagster.demo import install_instance_settings
 from whoop_dagster_tests.dashboard.conftest import APP
 
 DAGSTER = Path(sys.executable).parent / "dagster"
@@ -23,8 +22,7 @@ BACKFILL_DAYS = 30
 
 def test_a_backfill_and_dashboard_refreshes_at_the_same_time_both_succeed(warehouse_copy, tmp_path):
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(environment.PROJECT_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+    install_instance_settings(home)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("WHOOP_CLIENT", "SNOWFLAKE_"))},
         "DAGSTER_HOME": str(home),

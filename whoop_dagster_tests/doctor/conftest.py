@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from whoop_dagster import environment
+from whoop_dagster.demo import install_instance_settings
 from whoop_dagster.emulator import Emulator, EmulatorConfig, run_emulator
 from whoop_dagster.whoop_api.token_store import FileTokenStore, TokenSet
 from whoop_dagster_tests.support import pipeline_warehouse as built
@@ -57,8 +57,7 @@ def whoop_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Whoop
 def local_pipeline(pipeline_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """After a pipeline run, locally: its warehouse (a copy) and a DAGSTER_HOME with the project's settings."""
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(environment.PROJECT_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+    install_instance_settings(home)
     warehouse = tmp_path / "warehouse" / "whoop.duckdb"
     warehouse.parent.mkdir()
     shutil.copyfile(pipeline_warehouse, warehouse)

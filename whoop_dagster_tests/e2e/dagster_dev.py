@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,26 +103,40 @@ def sigterm_as_keyboard_interrupt() -> Iterator[None]:
 
 @contextmanager
 def running_dagster_dev(
-    *, dagster_home: Path, duckdb_path: Path, log_path: Path, cwd: Path, load_timeout: float = 240.0
+    *,
+    dagster_home: Path,
+    duckdb_path: Path,
+    log_path: Path,
+    cwd: Path,
+    load_timeout: float = 240.0,
+    module: str | None = CODE_LOCATION_MODULE,
+    base_env: Mapping[str, str] | None = None,
 ) -> Iterator[DagsterDev]:
     """Start ``dagster dev`` on loopback against ``dagster_home``; yield once its code location has loaded.
 
-    Always stops the whole process group afterwards (webserver, daemon, code servers, runs),
-    also when this process is interrupted or sent SIGTERM.
+    ``module=None`` starts it as a bare ``dagster dev`` (it finds ``workspace.yaml`` in ``cwd``);
+    ``base_env`` replaces this process's environment. Always stops the whole process group
+    afterwards (webserver, daemon, code servers, runs), also when this process is interrupted or
+    sent SIGTERM.
     """
+    env = {
+        **(os.environ if base_env is None else base_env),
+        "DAGSTER_HOME": str(dagster_home),
+        "WHOOP_DUCKDB_PATH": str(duckdb_path),
+    }
+    target = [] if module is None else ["-m", module]
     with sigterm_as_keyboard_interrupt():
-        yield from _run_dagster_dev(dagster_home, duckdb_path, log_path, cwd, load_timeout)
+        yield from _run_dagster_dev(target, env, log_path, cwd, load_timeout)
 
 
 def _run_dagster_dev(
-    dagster_home: Path, duckdb_path: Path, log_path: Path, cwd: Path, load_timeout: float
+    target: list[str], env: dict[str, str], log_path: Path, cwd: Path, load_timeout: float
 ) -> Iterator[DagsterDev]:
     port = free_loopback_port()
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "WHOOP_DUCKDB_PATH": str(duckdb_path)}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [str(DAGSTER), "dev", "-m", CODE_LOCATION_MODULE, "-h", "127.0.0.1", "-p", str(port)],
+            [str(DAGSTER), "dev", *target, "-h", "127.0.0.1", "-p", str(port)],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -23,13 +23,7 @@ from whoop_dagster.defs.dbt.project import (
 )
 from whoop_dagster_tests.defs.dbt.fresh_clone import BIN, clone_env, copy_repository
 from whoop_dagster_tests.defs.dbt.test_dbt_definitions import FIXED_MODEL_KEYS
-from whoop_dagster_tests.e2e.dagster_dev import (
-    DagsterDev,
-    _default_interrupts,
-    free_loopback_port,
-    stop_process_group,
-    wait_until_loaded,
-)
+from whoop_dagster_tests.e2e.dagster_dev import running_dagster_dev
 
 ASSET_KEYS = "query AssetKeys { assetNodes { assetKey { path } groupName } }"
 
@@ -60,27 +54,17 @@ def test_loading_with_no_manifest_outside_dagster_dev_says_how_to_prepare(clone:
 def test_bare_dagster_dev_in_a_fresh_clone_prepares_and_loads_dbt_assets(clone: Path, tmp_path: Path):
     home = tmp_path / "dagster_home"
     home.mkdir()
-    port = free_loopback_port()
-    log_path = tmp_path / "dagster_dev.log"
-    env = clone_env(clone, DAGSTER_HOME=str(home), WHOOP_DUCKDB_PATH=str(tmp_path / "warehouse" / "whoop.duckdb"))
-    with log_path.open("wb") as log:
-        # No -m: `dagster dev` at the repository root finds the code location in workspace.yaml.
-        process = subprocess.Popen(
-            [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=clone,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_default_interrupts,
-        )
-    dev = DagsterDev(process=process, url=f"http://127.0.0.1:{port}", log_path=log_path)
-    try:
-        wait_until_loaded(dev, timeout=300)
+    # No -m: `dagster dev` at the repository root finds the code location in workspace.yaml.
+    with running_dagster_dev(
+        dagster_home=home,
+        duckdb_path=tmp_path / "warehouse" / "whoop.duckdb",
+        log_path=tmp_path / "dagster_dev.log",
+        cwd=clone,
+        load_timeout=300,
+        module=None,
+        base_env=clone_env(clone),
+    ) as dev:
         nodes = dev.graphql.query(ASSET_KEYS)["assetNodes"]
-    finally:
-        stop_process_group(process)
 
     groups = {"/".join(node["assetKey"]["path"]): node["groupName"] for node in nodes}
     assert set(groups) >= FIXED_MODEL_KEYS
