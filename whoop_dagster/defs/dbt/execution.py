@@ -49,10 +49,11 @@ def models_then_tests(invocation: DbtCliInvocation, *, column_lineage: bool) -> 
     except Exception as error:  # dbt failed: its events still count, the error is raised after them
         failure = error
     models = [event for event in events if isinstance(event, (dg.Output, dg.AssetMaterialization))]
-    yield from (
-        DbtEventIterator(iter(models), invocation)
-        .fetch_row_counts()
-        .fetch_column_metadata(with_column_lineage=column_lineage)
+    # One pass after the other, each over a finished list: chained, the column pass's thread pool
+    # would spin (a busy loop on an empty queue) for as long as the row-count pass runs.
+    with_row_counts = list(DbtEventIterator(iter(models), invocation).fetch_row_counts())
+    yield from DbtEventIterator(iter(with_row_counts), invocation).fetch_column_metadata(
+        with_column_lineage=column_lineage
     )
     yield from (event for event in events if not isinstance(event, (dg.Output, dg.AssetMaterialization)))
     if failure is not None:
