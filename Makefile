@@ -44,7 +44,7 @@ run: install prepare home
 
 ## The Dagster UI on the same instance and warehouse as `make run` (it prepares the dbt manifest itself).
 dev: install home
-	$(BIN)/dagster dev -m whoop_dagster.definitions -h 127.0.0.1 -p 3000
+	DAGSTER_EVENT_BATCH_SIZE=1000 $(BIN)/dagster dev -m whoop_dagster.definitions -h 127.0.0.1 -p 3000
 
 ## The dashboard (Streamlit) on 127.0.0.1:8501 over the warehouse `make run` fills; read-only.
 dashboard: install prepare

@@ -5,13 +5,16 @@ and closes it afterwards. In WAL mode, closing the last connection to a file che
 into the database and syncs it to disk, so each event costs two syncs and a fresh SQL compile:
 1.24 ms a write on this project's 2-core machines against 0.10 ms through a kept connection, and
 most of a long single-run backfill's time (benchmarks/RESULTS.md §11: 3.29x the in-memory run,
-1.07x with this storage). This subclass changes only how connections are made:
+1.07x with this storage). This subclass changes only how connections are made and batches written:
 
 - one engine per shard file (the index and the most recent runs' files), kept between writes, so
   closing a write's connection no longer checkpoints and SQLAlchemy's statement cache applies;
 - ``PRAGMA synchronous=NORMAL`` on its connections, SQLite's recommended setting for WAL: a commit
   is durable once the WAL is synced at the next checkpoint; a power cut can lose the last few
-  events, never corrupt the file, and a crash of the process loses nothing.
+  events, never corrupt the file, and a crash of the process loses nothing;
+- a batch of one asset's per-partition events (``DAGSTER_EVENT_BATCH_SIZE``, which ``make run``
+  and ``make dev`` set) stored at once, as dagster-postgres stores its batches, instead of one
+  event at a time: a raw step over 730 days 0.7 s instead of 1.6 s.
 
 Tables, files and layout are Dagster's own (the same ``history/runs/`` folder), so an existing
 DAGSTER_HOME keeps its history and can switch back by removing the ``event_log_storage`` block.
@@ -22,13 +25,15 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
 import dagster._check as check
 from dagster import Field, StringSource
+from dagster._core.errors import DagsterInvariantViolationError
+from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SqliteEventLogStorage,
     SqliteEventLogStorageWatchdog,
@@ -80,6 +85,25 @@ def _wal_normal_sync(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+#: The event types a batch may hold to be stored at once (the others go one by one).
+_BATCHED_TYPES = frozenset({dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_OBSERVATION})
+
+
+def _is_one_asset_event_batch(events: Sequence[EventLogEntry]) -> bool:
+    """Whether ``events`` are materializations (or observations) of one asset, from one run."""
+    if len(events) < 2:
+        return False
+    kinds = {event.dagster_event_type for event in events}
+    keys = {event.dagster_event.asset_key if event.dagster_event else None for event in events}
+    return (
+        len(kinds) == 1
+        and kinds <= _BATCHED_TYPES
+        and len(keys) == 1
+        and None not in keys
+        and len({event.run_id for event in events}) == 1
+    )
 
 
 class _WalAwareWatchdog(SqliteEventLogStorageWatchdog):
@@ -184,6 +208,29 @@ class KeptConnectionSqliteEventLogStorage(SqliteEventLogStorage):
         if present:
             self._tables_present.add(table_name)
         return present
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """Store a batch of one asset's materializations (or observations) from one run at once.
+
+        Dagster hands the storage batches of the per-partition events of a multi-partition step
+        when ``DAGSTER_EVENT_BATCH_SIZE`` is set (``make run`` sets it); its SQLite storage then
+        stores them one by one. Here a batch is one multi-row insert into the run's file and one
+        transaction on the index, whose per-asset row (the latest event) is written once, from the
+        batch's last event, as dagster-postgres does for its batches. Any other batch (mixed event
+        types, assets or runs) is stored one event at a time, as Dagster's own storage does.
+        """
+        if not _is_one_asset_event_batch(events):
+            super().store_event_batch(events)
+            return
+        with self.run_connection(events[0].run_id) as conn:
+            conn.execute(self.prepare_insert_event_batch(events))
+        with self.index_transaction() as conn:
+            # One statement per event for its id (a multi-row RETURNING has no guaranteed order).
+            event_ids = [conn.execute(self.prepare_insert_event(e)).inserted_primary_key[0] for e in events]
+            if any(event_id is None for event_id in event_ids):
+                raise DagsterInvariantViolationError("Cannot store asset event tags for null event id.")
+            self._store_asset_event_tags(conn, events, event_ids)
+            self._store_asset_event(conn, events[-1], event_ids[-1])
 
     def _close_engines(self) -> None:
         with self._db_lock:

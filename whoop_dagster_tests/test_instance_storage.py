@@ -17,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 import dagster._check as check
 import pytest
+from dagster._core.events import StepMaterializationData
 from dagster._core.storage.event_log import SqliteEventLogStorage
 
 from whoop_dagster.demo import install_instance_settings
@@ -236,3 +237,83 @@ def test_processes_writing_one_run_at_once_lose_no_event(instance):
     messages = set(_messages(instance, run_id))
     for tag in ("parent", "writer-0", "writer-1"):
         assert {f"{tag} {n}" for n in range(per_writer)} <= messages, tag
+
+
+def _what_the_ui_reads(instance: dg.DagsterInstance, run_id: str) -> dict[str, object]:
+    """What the UI and sensors read back about a range run of ``daily``."""
+    key = dg.AssetKey("daily")
+    records = instance.fetch_materializations(key, limit=100).records
+    latest = instance.get_latest_materialization_event(key)
+    per_partition = {
+        day: instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day]), limit=10
+        ).records
+        for day in DAYS.get_partition_keys()
+    }
+    return {
+        "materialized": sorted(instance.get_materialized_partitions(key)),
+        "records": sorted(record.partition_key for record in records),
+        "latest": latest.dagster_event.partition if latest else None,
+        "one_record_per_partition": {day: len(found) for day, found in per_partition.items()},
+        "run_events": sorted(
+            entry.dagster_event_type.value for entry in instance.all_logs(run_id) if entry.dagster_event_type
+        ),
+        "status_cache": sorted(instance.get_status_by_partition(key, DAYS.get_partition_keys(), DAYS).items()),
+    }
+
+
+def test_batched_partition_events_read_back_as_dagsters_own_storage_stores_them(instance, tmp_path, monkeypatch):
+    # `make run` sets DAGSTER_EVENT_BATCH_SIZE: Dagster then hands the storage a step's
+    # per-partition materializations in batches. Here 8 partitions in batches of 3: 3 + 3 + 2.
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "3")
+    latest_rows_written = []
+    store_asset_event = KeptConnectionSqliteEventLogStorage._store_asset_event
+
+    def counting(self, conn, event, event_id):
+        if event.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            latest_rows_written.append(event.dagster_event.partition)
+        return store_asset_event(self, conn, event, event_id)
+
+    monkeypatch.setattr(KeptConnectionSqliteEventLogStorage, "_store_asset_event", counting)
+    batched = dg.materialize([daily], instance=instance, tags=RANGE_TAGS, run_config=QUIET)
+    assert batched.success
+    days = DAYS.get_partition_keys()
+    # The asset's latest-event row is written once per batch of materializations, from its last.
+    assert latest_rows_written == [days[2], days[5], days[7]]
+
+    (tmp_path / "dagsters_default").mkdir()
+    with dg.DagsterInstance.local_temp(str(tmp_path / "dagsters_default")) as default:
+        assert isinstance(default.event_log_storage, SqliteEventLogStorage)
+        assert not isinstance(default.event_log_storage, KeptConnectionSqliteEventLogStorage)
+        reference = dg.materialize([daily], instance=default, tags=RANGE_TAGS, run_config=QUIET)
+        expected = _what_the_ui_reads(default, reference.run_id)
+
+    got = _what_the_ui_reads(instance, batched.run_id)
+    assert got == expected
+    assert got["materialized"] == days
+    assert got["latest"] == days[-1]
+
+
+def test_a_batch_of_mixed_events_is_stored_one_by_one(instance):
+    run = instance.get_run_by_id(dg.materialize([one], instance=instance, run_config=QUIET).run_id)
+    storage = _event_log(instance)
+    mixed = [
+        dg.EventLogEntry(
+            error_info=None,
+            level="INFO",
+            user_message="",
+            run_id=run.run_id,
+            timestamp=1_700_000_000.0 + index,
+            dagster_event=dg.DagsterEvent(
+                event_type_value=dg.DagsterEventType.ASSET_MATERIALIZATION.value,
+                job_name=run.job_name,
+                event_specific_data=StepMaterializationData(dg.AssetMaterialization(asset_key=key)),
+            ),
+        )
+        for index, key in enumerate(["a", "b"])
+    ]
+    storage.store_event_batch(mixed)  # two assets: each keeps its own latest event
+    for key in ("a", "b"):
+        latest = instance.get_latest_materialization_event(dg.AssetKey(key))
+        assert latest is not None
+        assert latest.run_id == run.run_id
