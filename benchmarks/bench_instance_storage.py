@@ -12,7 +12,10 @@ DAGSTER_HOME whose ``dagster.yaml`` is the project's (pools, telemetry) plus one
   ``whoop_dagster.instance_storage.KeptConnectionSqliteEventLogStorage`` (connections kept open,
   ``synchronous=NORMAL``);
 - ``sqlite-kept-planned-subset``: that, with ``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=true``
-  as ``make run`` sets it: what ``make run``'s backfill stores;
+  as ``make run`` sets it;
+- ``sqlite-kept-batched``: ``sqlite-kept`` with ``DAGSTER_EVENT_BATCH_SIZE=1000`` (the project's
+  storage writes a batch of one asset's materializations at once);
+- ``sqlite-kept-make-run``: both settings, as ``make run`` sets them: what its backfill stores;
 - ``sqlite-consolidated``: ``ConsolidatedSqliteEventLogStorage`` (one event-log file for every run);
 - ``sqlite-planned-subset``: the default SQLite storage with
   ``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=true``: one "materialization planned" event per
@@ -77,7 +80,9 @@ VARIANTS: dict[str, str] = {
     "memory": "in-memory instance (nothing stored)",
     "sqlite": "SQLite, Dagster's default `SqliteEventLogStorage`",
     "sqlite-kept": "SQLite, the project's `config/dagster.yaml` (`KeptConnectionSqliteEventLogStorage`)",
-    "sqlite-kept-planned-subset": "SQLite kept connections + one planned event per asset (`make run`)",
+    "sqlite-kept-planned-subset": "SQLite kept connections + one planned event per asset",
+    "sqlite-kept-batched": "SQLite kept connections + `DAGSTER_EVENT_BATCH_SIZE=1000` (batches stored at once)",
+    "sqlite-kept-make-run": "SQLite kept connections + both settings (`make run`)",
     "sqlite-consolidated": "SQLite, `ConsolidatedSqliteEventLogStorage` (one event-log file)",
     "sqlite-planned-subset": "SQLite, default, `DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=true`",
     "sqlite-batched": "SQLite, default, `DAGSTER_EVENT_BATCH_SIZE=1000`",
@@ -89,6 +94,11 @@ GOAL = 2.0
 ENV_OF: dict[str, dict[str, str]] = {
     "sqlite-planned-subset": {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"},
     "sqlite-kept-planned-subset": {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"},
+    "sqlite-kept-batched": {"DAGSTER_EVENT_BATCH_SIZE": "1000"},
+    "sqlite-kept-make-run": {
+        "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
+        "DAGSTER_EVENT_BATCH_SIZE": "1000",
+    },
     "sqlite-batched": {"DAGSTER_EVENT_BATCH_SIZE": "1000"},
     "postgres-batched": {"DAGSTER_EVENT_BATCH_SIZE": "1000"},
 }
