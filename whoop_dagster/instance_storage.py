@@ -87,6 +87,10 @@ def _wal_normal_sync(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+#: Rows per multi-row insert: well under SQLite's limit of 32,766 bound values (8 per event row),
+#: whatever DAGSTER_EVENT_BATCH_SIZE a user sets.
+ROWS_PER_INSERT = 500
+
 #: The event types a batch may hold to be stored at once (the others go one by one).
 _BATCHED_TYPES = frozenset({dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_OBSERVATION})
 
@@ -222,8 +226,9 @@ class KeptConnectionSqliteEventLogStorage(SqliteEventLogStorage):
         if not _is_one_asset_event_batch(events):
             super().store_event_batch(events)
             return
-        with self.run_connection(events[0].run_id) as conn:
-            conn.execute(self.prepare_insert_event_batch(events))
+        with self.run_connection(events[0].run_id) as conn:  # one transaction, whatever the chunks
+            for start in range(0, len(events), ROWS_PER_INSERT):
+                conn.execute(self.prepare_insert_event_batch(events[start : start + ROWS_PER_INSERT]))
         with self.index_transaction() as conn:
             # One statement per event for its id (a multi-row RETURNING has no guaranteed order).
             event_ids = [conn.execute(self.prepare_insert_event(e)).inserted_primary_key[0] for e in events]

@@ -20,6 +20,7 @@ import pytest
 from dagster._core.events import StepMaterializationData
 from dagster._core.storage.event_log import SqliteEventLogStorage
 
+from whoop_dagster import instance_storage
 from whoop_dagster.demo import install_instance_settings
 from whoop_dagster.instance_storage import (
     MAX_OPEN_SHARDS,
@@ -266,6 +267,7 @@ def test_batched_partition_events_read_back_as_dagsters_own_storage_stores_them(
     # `make run` sets DAGSTER_EVENT_BATCH_SIZE: Dagster then hands the storage a step's
     # per-partition materializations in batches. Here 8 partitions in batches of 3: 3 + 3 + 2.
     monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "3")
+    monkeypatch.setattr(instance_storage, "ROWS_PER_INSERT", 2)  # a batch takes two inserts, one transaction
     latest_rows_written = []
     store_asset_event = KeptConnectionSqliteEventLogStorage._store_asset_event
 
