@@ -263,7 +263,7 @@ def _what_the_ui_reads(instance: dg.DagsterInstance, run_id: str) -> dict[str, o
     }
 
 
-def test_batched_partition_events_read_back_as_dagsters_own_storage_stores_them(instance, tmp_path, monkeypatch):
+def test_batched_events_read_back_as_dagsters_own_storage_stores_them(instance, tmp_path, monkeypatch):
     # `make run` sets DAGSTER_EVENT_BATCH_SIZE: Dagster then hands the storage a step's
     # per-partition materializations in batches. Here 8 partitions in batches of 3: 3 + 3 + 2.
     monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "3")
