@@ -43,8 +43,10 @@ run: install prepare home
 	$(BIN)/whoop-dagster demo --days $(DAYS)
 
 ## The Dagster UI on the same instance and warehouse as `make run` (it prepares the dbt manifest itself).
+## A step's per-partition events reach the event log in batches (README, "Instance storage").
+DAGSTER_EVENT_BATCH_SIZE ?= 1000
 dev: install home
-	DAGSTER_EVENT_BATCH_SIZE=1000 $(BIN)/dagster dev -m whoop_dagster.definitions -h 127.0.0.1 -p 3000
+	DAGSTER_EVENT_BATCH_SIZE=$(DAGSTER_EVENT_BATCH_SIZE) $(BIN)/dagster dev -m whoop_dagster.definitions -h 127.0.0.1 -p 3000
 
 ## The dashboard (Streamlit) on 127.0.0.1:8501 over the warehouse `make run` fills; read-only.
 dashboard: install prepare
