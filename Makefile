@@ -43,7 +43,8 @@ run: install prepare home
 	$(BIN)/whoop-dagster demo --days $(DAYS)
 
 ## The Dagster UI on the same instance and warehouse as `make run` (it prepares the dbt manifest itself).
-## A step's per-partition events reach the event log in batches (README, "Instance storage").
+## A step's per-partition events reach the event log in batches (README, "Instance storage");
+## the same default as whoop-dagster demo's (whoop_dagster/demo.py: EVENT_BATCH_SIZE).
 DAGSTER_EVENT_BATCH_SIZE ?= 1000
 dev: install home
 	DAGSTER_EVENT_BATCH_SIZE=$(DAGSTER_EVENT_BATCH_SIZE) $(BIN)/dagster dev -m whoop_dagster.definitions -h 127.0.0.1 -p 3000

@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource
+from dagster_dbt.compat import DBT_PYTHON_VERSION
 from packaging import version
 
 
@@ -25,8 +26,9 @@ class WhoopDbtCliResource(DbtCliResource):
 
     @cached_property
     def _cli_version(self) -> version.Version:
-        if runs_this_environments_dbt(self.dbt_executable):
-            return installed_dbt_core_version()
+        # DBT_PYTHON_VERSION: dagster-dbt's own reading of the importable dbt Core (None without it).
+        if DBT_PYTHON_VERSION is not None and runs_this_environments_dbt(self.dbt_executable):
+            return DBT_PYTHON_VERSION
         return super()._cli_version
 
 
@@ -37,10 +39,3 @@ def runs_this_environments_dbt(executable: str) -> bool:
         return False
     scripts = Path(sysconfig.get_path("scripts")).resolve()
     return Path(found).resolve().parent == scripts and Path(found).name == "dbt"
-
-
-def installed_dbt_core_version() -> version.Version:
-    """The version of the dbt Core package importable here (what its ``dbt`` script runs)."""
-    from dbt.version import __version__
-
-    return version.parse(__version__)

@@ -8,6 +8,7 @@ Blocking checks (ids, required fields, score states and ranges) and warn-only vo
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -161,16 +162,31 @@ def _build_check_set(endpoint: Endpoint, pool: str, clock: Clock) -> dg.AssetChe
     @dg.multi_asset_check(name=f"raw_{endpoint.name}_checks", specs=specs, pool=pool, can_subset=True)
     def _checks(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
         selected = [check_key.name for check_key in context.selected_asset_check_keys]
-        if rule_names.intersection(selected):
-            yield from _rule_results(endpoint, warehouse, [name for name in selected if name in rule_names])
-        if VOLUME_CHECKS.intersection(selected):
-            yield from _volume_results(endpoint, warehouse, clock(), [n for n in selected if n in VOLUME_CHECKS])
+        selected_rules = [name for name in selected if name in rule_names]
+        selected_volume = [name for name in selected if name in VOLUME_CHECKS]
+        if selected_rules:
+            yield from _rule_results(endpoint, warehouse, selected_rules)
+        if selected_volume:
+            yield from _volume_results(endpoint, warehouse, clock(), selected_volume)
 
     return _checks
 
 
+def _result(
+    endpoint: Endpoint, name: str, severity: dg.AssetCheckSeverity, problem: str | None, metadata: dict[str, Any]
+) -> dg.AssetCheckResult:
+    """Check ``name``'s result on ``endpoint``'s raw table: passed unless ``problem`` says what failed."""
+    return dg.AssetCheckResult(
+        asset_key=raw_asset_key(endpoint),
+        check_name=name,
+        passed=problem is None,
+        severity=severity,
+        description=problem,
+        metadata=metadata,
+    )
+
+
 def _rule_results(endpoint: Endpoint, warehouse: WarehouseResource, names: list[str]) -> Iterable[dg.AssetCheckResult]:
-    key = raw_asset_key(endpoint)
     table = raw_table(endpoint)
     columns = [*endpoint.id_columns, "user_id", *(["score_state"] if endpoint.has_score_state else []), "payload"]
     select = ", ".join(f"{warehouse.quote(c)} AS {c}" for c in dict.fromkeys(columns))
@@ -178,13 +194,12 @@ def _rule_results(endpoint: Endpoint, warehouse: WarehouseResource, names: list[
     results = evaluate(endpoint, frame)
     for name in names:
         offenders = results[name]
-        yield dg.AssetCheckResult(
-            asset_key=key,
-            check_name=name,
-            passed=not offenders,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=None if not offenders else f"{len(offenders)} record(s) in raw.{endpoint.name} fail",
-            metadata={
+        yield _result(
+            endpoint,
+            name,
+            dg.AssetCheckSeverity.ERROR,
+            f"{len(offenders)} record(s) in raw.{endpoint.name} fail" if offenders else None,
+            {
                 "rows_checked": dg.MetadataValue.int(len(frame)),
                 "failing_records": dg.MetadataValue.int(len(offenders)),
                 "failing_record_ids": dg.MetadataValue.text(", ".join(offenders[:SAMPLE_SIZE])),
@@ -262,9 +277,8 @@ def _volume_specs(endpoint: Endpoint) -> list[dg.AssetCheckSpec]:
 
 
 def _volume_results(
-    endpoint: Endpoint, warehouse: WarehouseResource, now: Any, names: list[str]
+    endpoint: Endpoint, warehouse: WarehouseResource, now: datetime, names: list[str]
 ) -> Iterable[dg.AssetCheckResult]:
-    key = raw_asset_key(endpoint)
     rule = volume.RULES[endpoint.name]
     spans = read_spans(warehouse, endpoint)
     missing = sorted({day for days in volume.missing_days_by_user(spans, rule, now).values() for day in days})
@@ -285,11 +299,5 @@ def _volume_results(
             sample = list(implausible.items())[:SAMPLE_SIZE]
             lines = [f"| {day} | {'; '.join(reasons[:3])} |" for day, reasons in sample]
             metadata["implausible_days"] = dg.MetadataValue.md("| day | why |\n|---|---|\n" + "\n".join(lines))
-        yield dg.AssetCheckResult(
-            asset_key=key,
-            check_name=name,
-            passed=not days,
-            severity=dg.AssetCheckSeverity.WARN,
-            description=None if not days else f"{len(days)} day(s) of raw.{endpoint.name} with {what}",
-            metadata=metadata,
-        )
+        problem = f"{len(days)} day(s) of raw.{endpoint.name} with {what}" if days else None
+        yield _result(endpoint, name, dg.AssetCheckSeverity.WARN, problem, metadata)
