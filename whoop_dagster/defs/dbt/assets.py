@@ -13,7 +13,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from whoop_dagster import environment
-from whoop_dagster.defs.dbt.cli_resource import WhoopDbtCliResource
+from whoop_dagster.defs.dbt.cli_resource import FILE_LOG_FLAGS, WhoopDbtCliResource
 from whoop_dagster.defs.dbt.execution import stream_dbt
 from whoop_dagster.defs.dbt.project import dbt_executable, dbt_project, require_manifest, warehouse_kind
 from whoop_dagster.defs.dbt.translator import WhoopDbtTranslator
@@ -85,4 +85,6 @@ def _build_dbt_assets(target: str) -> dg.AssetsDefinition:
 
 def build_dbt_resource(target: str | None = None) -> DbtCliResource:
     """The ``dbt`` resource for a dbt target (default: the deployment's)."""
-    return WhoopDbtCliResource(project_dir=dbt_project(target), dbt_executable=dbt_executable())
+    return WhoopDbtCliResource(
+        project_dir=dbt_project(target), dbt_executable=dbt_executable(), global_config_flags=list(FILE_LOG_FLAGS)
+    )

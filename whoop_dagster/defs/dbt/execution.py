@@ -9,6 +9,8 @@ import dagster as dg
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
 
+from whoop_dagster.defs.dbt.cli_resource import WhoopDbtCliResource
+
 
 def stream_dbt(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, args: Sequence[str], *, column_lineage: bool = False
@@ -18,7 +20,7 @@ def stream_dbt(
     Each model's output carries its row count and column types; ``column_lineage`` adds
     column-level lineage (slow: dagster-dbt parses every model's SQL for it).
     """
-    invocation = dbt.cli(list(args), context=context)
+    invocation = start_dbt(context, dbt, args)
     try:
         if holds_events_until_dbt_exits(invocation):
             # dagster-dbt queries a DuckDB warehouse only after dbt has exited (the file has one
@@ -31,6 +33,13 @@ def stream_dbt(
             yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=column_lineage)
     finally:
         release_in_process_duckdb()
+
+
+def start_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: Sequence[str]) -> DbtCliInvocation:
+    """Start ``dbt <args>``; the project's resource builds its metadata adapter while dbt runs."""
+    if isinstance(dbt, WhoopDbtCliResource):
+        return dbt.cli_then_adapter(args, context=context)
+    return dbt.cli(list(args), context=context)  # a stock DbtCliResource: its adapter first, then dbt
 
 
 def models_then_tests(invocation: DbtCliInvocation, *, column_lineage: bool) -> Iterator[Any]:
