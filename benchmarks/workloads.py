@@ -262,12 +262,15 @@ def dbt_step(instance_kind: str, stream: str) -> dict[str, Any]:
 
     Earlier versions of the step, for before/after comparisons: ``stream='live'`` streams while dbt
     runs (dagster-dbt's metadata threads polling a running dbt); ``stream='all-events'`` waits for
-    dbt, then passes every event, test results included, through both metadata passes.
+    dbt, then passes every event, test results included, through both metadata passes;
+    ``stream='adapter-first'`` lets dagster-dbt build its metadata adapter before dbt starts, with
+    dbt's file log in the JSON format of its output (the step before the project's resource changed both).
     """
     import dagster as dg
 
     from whoop_dagster.defs.dbt import execution
     from whoop_dagster.defs.dbt.assets import build_dbt_assets, build_dbt_resource
+    from whoop_dagster.defs.dbt.cli_resource import WhoopDbtCliResource
 
     if stream == "live":
         execution.holds_events_until_dbt_exits = lambda invocation: False
@@ -275,6 +278,10 @@ def dbt_step(instance_kind: str, stream: str) -> dict[str, Any]:
         execution.models_then_tests = lambda invocation, column_lineage: (
             invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=column_lineage)
         )
+    resource = build_dbt_resource()
+    if stream == "adapter-first":
+        execution.start_dbt = lambda context, dbt, args: dbt.cli(list(args), context=context)
+        resource = WhoopDbtCliResource(project_dir=resource.project_dir, dbt_executable=resource.dbt_executable)
     models = build_dbt_assets()
     instance = dg.DagsterInstance.get() if instance_kind == "persistent" else dg.DagsterInstance.ephemeral()
     with instance:
@@ -282,7 +289,7 @@ def dbt_step(instance_kind: str, stream: str) -> dict[str, Any]:
         result = dg.materialize(
             [models],
             instance=instance,
-            resources={"dbt": build_dbt_resource()},
+            resources={"dbt": resource},
             run_config=QUIET_CONSOLE,
             raise_on_error=False,
         )
@@ -455,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     ml.add_argument("--duckdb", required=True)
     dbt = commands.add_parser("dbt-step")
     dbt.add_argument("--instance", choices=("persistent", "memory"), default="persistent")
-    dbt.add_argument("--stream", choices=("waited", "live", "all-events"), default="waited")
+    dbt.add_argument("--stream", choices=("waited", "live", "all-events", "adapter-first"), default="waited")
     prepare = commands.add_parser("dbt-prepare")
     prepare.add_argument("--target-path", required=True)
     args = parser.parse_args(argv)
