@@ -11,6 +11,7 @@ from whoop_dagster.defs.dbt.definitions import build_dbt_definitions
 from whoop_dagster.defs.ml.definitions import build_ml_definitions
 from whoop_dagster.defs.ops.definitions import build_ops_definitions
 from whoop_dagster.defs.raw.definitions import build_raw_definitions
+from whoop_dagster.executor import build_executor
 from whoop_dagster.jobs import build_pipeline_job
 from whoop_dagster.resources import build_resources
 
@@ -30,6 +31,7 @@ def build_definitions() -> dg.Definitions:
         dg.Definitions(
             jobs=[build_pipeline_job()],
             resources=resources,
+            executor=build_executor(),
             metadata={"whoop/deployment": deployment.value, "whoop/demo_mode": demo_mode},
         ),
     )
