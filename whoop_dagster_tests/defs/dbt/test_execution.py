@@ -17,6 +17,7 @@ import pytest
 
 from whoop_dagster.defs.dbt.assets import build_dbt_assets, build_dbt_resource
 from whoop_dagster_tests.defs.dbt.conftest import duckdb_env
+from whoop_dagster_tests.defs.dbt.dbt_runner import run_dbt
 from whoop_dagster_tests.support.shared_build import copy_warehouse
 
 STG_CYCLE = dg.AssetKey(["staging", "stg_cycle"])
@@ -38,13 +39,26 @@ def module_warehouse(built_duckdb: tuple[Path, Path], tmp_path_factory: pytest.T
     return copy_warehouse(built_duckdb[0], tmp_path_factory.mktemp("execution"))
 
 
+@pytest.fixture(scope="module")
+def module_target(module_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dbt's parse state for the module's warehouse, which dagster-dbt copies into each run's own target folder.
+
+    A saved parse state holds for one warehouse path only (dbt hashes the profile's connection
+    settings, the DuckDB path among them), so the shared build's state does not apply to this
+    module's copy: one ``dbt parse`` here spares every run below a full parse of the project.
+    """
+    target = tmp_path_factory.mktemp("execution_target")
+    run_dbt(["parse"], target="local", target_path=target, env=duckdb_env(module_warehouse))
+    return target
+
+
 @pytest.fixture
-def dbt_env(module_warehouse: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+def dbt_env(module_warehouse: Path, module_target: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The module's built warehouse (subsets are rebuilt over existing tables, as automation does)."""
     path = module_warehouse
     for name, value in duckdb_env(path).items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "dbt_target"))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(module_target))  # each run gets a folder of its own inside
     return path
 
 
