@@ -30,6 +30,8 @@ FIRST_DELAY_SECONDS = 0.05
 MAX_DELAY_SECONDS = 1.0
 
 _LOCK_CONFLICT = "Could not set lock on file"
+#: Multiprocessing helpers between a step process and its run process: none (spawned) or a fork server.
+_HELPER_GENERATIONS = 2
 #: DuckDB names the holder: "Conflicting lock is held in /usr/bin/python3.11 (PID 12345) by user me".
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<executable>.+?) \(PID (?P<pid>\d+)\)")
 
@@ -84,13 +86,24 @@ def lock_holder(error: BaseException) -> LockHolder:
 
 
 def _command_line(pid: int) -> str | None:
-    """The process's command line; for a multiprocessing worker (a Dagster step), its parent's too."""
+    """The process's command line; for a multiprocessing worker (a Dagster step), the process that started it.
+
+    A step process is spawned by its run process, or forked from a fork server that the run process
+    started (the project's executor): either way its own command line is multiprocessing's, so the
+    first ancestor that is not a multiprocessing helper is named instead.
+    """
     command = _proc_command_line(pid)
     if command is None or "multiprocessing" not in command:
         return command
-    parent = _parent_pid(pid)
-    parent_command = _proc_command_line(parent) if parent else None
-    return f"{command}, started by process {parent} ({parent_command})" if parent_command else command
+    ancestor = _parent_pid(pid)
+    for _ in range(_HELPER_GENERATIONS):
+        ancestor_command = _proc_command_line(ancestor) if ancestor else None
+        if ancestor_command is None:
+            break
+        if "multiprocessing" not in ancestor_command:
+            return f"a multiprocessing worker of process {ancestor} ({ancestor_command})"
+        ancestor = _parent_pid(ancestor)
+    return command
 
 
 def _proc_command_line(pid: int) -> str | None:

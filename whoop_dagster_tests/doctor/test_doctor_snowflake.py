@@ -42,10 +42,40 @@ def quick(warehouse):
     return warehouse.model_copy(update={"additional_snowflake_connection_args": extra})
 
 
+def refuse_writes_as_snowflake_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fakesnow answers DuckDB's read-only refusal as Snowflake answers a missing privilege: a SQL error.
+
+    Unpatched, fakesnow's server turns that DuckDB error into an HTTP 500, which the connector
+    retries until its network timeout, once per schema probed (~20 s of waiting); Snowflake itself
+    answers "Insufficient privileges" (error 3001, SQLSTATE 42501) at once.
+    """
+    import duckdb
+    import snowflake.connector
+    from fakesnow.cursor import FakeSnowflakeCursor
+
+    execute = FakeSnowflakeCursor._execute
+
+    def _execute(self: FakeSnowflakeCursor, *args: object, **kwargs: object) -> None:
+        try:
+            execute(self, *args, **kwargs)
+        except duckdb.InvalidInputException as err:
+            if "read-only mode" not in str(err):
+                raise
+            raise snowflake.connector.errors.ProgrammingError(
+                msg=f"SQL access control error: Insufficient privileges to operate on schema ({err})",
+                errno=3001,
+                sqlstate="42501",
+            ) from err
+
+    monkeypatch.setattr(FakeSnowflakeCursor, "_execute", _execute)
+
+
 @pytest.fixture
-def read_only_database(tmp_path: Path) -> Iterator[tuple[dict, str]]:
+def read_only_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[dict, str]]:
     """A fakesnow server whose database holds the pipeline's schemas but is attached read-only."""
     from fakesnow import info_schema, macros
+
+    refuse_writes_as_snowflake_does(monkeypatch)
 
     with fakesnow_server() as kwargs:
         shared = importlib.import_module("fakesnow.server").shared_fs.duck_conn

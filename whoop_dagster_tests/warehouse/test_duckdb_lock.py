@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from datetime import date
 
 import duckdb
@@ -18,6 +20,7 @@ from whoop_dagster.warehouse.duckdb_lock import (
     DuckDBLockTimeoutError,
     backoff_delays,
     connect_waiting,
+    lock_holder,
     lock_timeout_seconds,
 )
 from whoop_dagster.whoop_api.endpoints import CYCLE
@@ -123,3 +126,56 @@ def _empty_cycles():
     from whoop_dagster.defs.raw.rows import rows_to_frame
 
     return rows_to_frame(CYCLE, [])
+
+
+#: A run process whose step process holds the file, as the multiprocess executor's steps do.
+_RUN_WITH_A_HOLDING_STEP = """
+import multiprocessing
+import sys
+
+import duckdb
+
+
+def step(path, ready, done):
+    connection = duckdb.connect(path)
+    ready.set()
+    done.wait()
+    connection.close()
+
+
+if __name__ == "__main__":
+    path, start_method = sys.argv[1], sys.argv[2]  # sys.argv[3]: a marker for the test
+    context = multiprocessing.get_context(start_method)
+    ready, done = context.Event(), context.Event()
+    process = context.Process(target=step, args=(path, ready, done))
+    process.start()
+    ready.wait()
+    print(process.pid, flush=True)
+    sys.stdin.read()  # until the test closes our stdin
+    done.set()
+    process.join()
+"""
+
+
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+def test_a_step_process_holding_the_file_is_named_by_its_run_process(tmp_path, start_method):
+    path = _existing_file(tmp_path / "whoop.duckdb")
+    script = tmp_path / "run_with_a_holding_step.py"
+    script.write_text(_RUN_WITH_A_HOLDING_STEP)
+    marker = "whoop-test-run-process"
+    run = subprocess.Popen(
+        [sys.executable, str(script), str(path), start_method, marker],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        step_pid = int(run.stdout.readline())
+        with pytest.raises(duckdb.IOException) as raised:
+            duckdb.connect(str(path))
+        described = lock_holder(raised.value).describe()
+    finally:
+        run.stdin.close()
+        run.wait(timeout=60)
+    assert described.startswith(f"process {step_pid} (a multiprocessing worker of process {run.pid} (")
+    assert marker in described  # the run process's command line, not multiprocessing's
