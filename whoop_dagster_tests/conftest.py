@@ -18,26 +18,26 @@ BIN = Path(sys.executable).parent
 TESTS_ROOT = Path(__file__).parent
 
 #: The modules that take longest on 2 cores (``pytest --durations``), longest first. They start
-#: first, so that pytest-xdist's two workers (``--dist loadfile --no-loadscope-reorder``, as
+#: first, so that pytest-xdist's workers (``-n 3 --dist loadfile --no-loadscope-reorder``, as
 #: `make test` runs them) finish together: a long module picked up last keeps one worker busy
 #: alone. The other modules follow in collection order.
 LONGEST_FIRST: tuple[str, ...] = (
+    "faults/test_campaign.py",
     "warehouse/test_concurrent_runs.py",
     "defs/dbt/test_execution.py",
-    "defs/dbt/test_deploy_targets.py",
-    "test_demo.py",
-    "dashboard/test_concurrency.py",
     "defs/dbt/test_project.py",
-    "faults/test_warehouse_faults.py",
-    "defs/ml/test_forecast_windows.py",
+    "defs/dbt/test_deploy_targets.py",
     "defs/dbt/test_dbt_build.py",
-    "faults/test_api_faults.py",
-    "defs/dbt/test_blocking_checks.py",
-    "defs/analysis/test_recovery_drivers_asset.py",
+    "dashboard/test_concurrency.py",
+    "warehouse/test_dbt_waits_for_duckdb.py",
     "defs/dbt/test_history_edges.py",
-    "doctor/test_doctor.py",
-    "faults/test_token_faults.py",
+    "test_demo.py",
+    "defs/analysis/test_recovery_drivers_asset.py",
     "defs/dbt/test_incremental.py",
+    "faults/test_warehouse_faults.py",
+    "defs/raw/test_raw_assets.py",
+    "whoop_api/test_auth.py",
+    "test_instance_storage.py",
 )
 
 
