@@ -270,7 +270,6 @@ def dbt_step(instance_kind: str, stream: str) -> dict[str, Any]:
 
     from whoop_dagster.defs.dbt import execution
     from whoop_dagster.defs.dbt.assets import build_dbt_assets, build_dbt_resource
-    from whoop_dagster.defs.dbt.cli_resource import WhoopDbtCliResource
 
     if stream == "live":
         execution.holds_events_until_dbt_exits = lambda invocation: False
@@ -281,7 +280,7 @@ def dbt_step(instance_kind: str, stream: str) -> dict[str, Any]:
     resource = build_dbt_resource()
     if stream == "adapter-first":
         execution.start_dbt = lambda context, dbt, args: dbt.cli(list(args), context=context)
-        resource = WhoopDbtCliResource(project_dir=resource.project_dir, dbt_executable=resource.dbt_executable)
+        resource = resource.model_copy(update={"global_config_flags": []})  # dbt's file log in JSON again
     models = build_dbt_assets()
     instance = dg.DagsterInstance.get() if instance_kind == "persistent" else dg.DagsterInstance.ephemeral()
     with instance:

@@ -68,8 +68,11 @@ class WhoopDbtCliResource(DbtCliResource):
         As in ``cli``, an adapter that cannot be built is logged and leaves the row counts and
         column types out; dbt itself runs either way.
         """
-        with _building_adapter_later():
+        token = _adapter_after_start.set(True)
+        try:
             invocation = self.cli(list(args), context=context)
+        finally:
+            _adapter_after_start.reset(token)
         if not invocation.is_fusion:  # the Fusion engine has no dbt Core adapter
             invocation.adapter = self._adapter_or_none(args, invocation.project_dir)
         return invocation
@@ -88,15 +91,6 @@ class WhoopDbtCliResource(DbtCliResource):
                 "An error was encountered when creating a handle to the dbt adapter in Dagster.", exc_info=True
             )
             return None
-
-
-@contextmanager
-def _building_adapter_later() -> Iterator[None]:
-    token = _adapter_after_start.set(True)
-    try:
-        yield
-    finally:
-        _adapter_after_start.reset(token)
 
 
 @contextmanager
