@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -98,15 +98,54 @@ def fakesnow_in_process(db_path: Any, *, new_tables_in_schema: str | None = None
     that statement is skipped here. Leave it unset once the tables exist, so deletes really run.
     """
     import fakesnow
+    from fakesnow.cursor import FakeSnowflakeCursor
 
     nops = [rf"^delete from \w+\.{new_tables_in_schema}\.\w+$"] if new_tables_in_schema else None
-    with fakesnow.patch(extra_targets=[PANDAS_IO_MANAGER_WRITE_PANDAS], db_path=db_path, nop_regexes=nops):
+    executemany = _executemany_as_the_connector_sends_it(FakeSnowflakeCursor.executemany)
+    with (
+        fakesnow.patch(extra_targets=[PANDAS_IO_MANAGER_WRITE_PANDAS], db_path=db_path, nop_regexes=nops),
+        _attribute(FakeSnowflakeCursor, "executemany", executemany),
+    ):
         yield {
             "SNOWFLAKE_ACCOUNT": "fakesnow",
             "SNOWFLAKE_USER": "fake",
             "SNOWFLAKE_PASSWORD": "snow",
             "SNOWFLAKE_DATABASE": "WHOOP",
         }
+
+
+@contextmanager
+def _attribute(owner: Any, name: str, value: Any) -> Iterator[None]:
+    original = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
+
+
+def _executemany_as_the_connector_sends_it(fakesnows: Callable[..., Any]) -> Callable[..., Any]:
+    """fakesnow's ``executemany``, sending an INSERT as one multi-row INSERT as the Snowflake connector does.
+
+    With ``pyformat`` parameters (the project's), the real connector binds every row client-side
+    into the VALUES clause of a single statement (``SnowflakeCursor.executemany``). fakesnow's
+    in-process cursor runs the INSERT once per row instead (its own TODO says so), translating
+    each row's SQL anew: thousands of statements for one of the connector's. Same rows, same
+    literals (fakesnow's client-side binding), one statement; anything else goes to fakesnow's own.
+    """
+    from snowflake.connector.cursor import SnowflakeCursor
+    from snowflake.connector.util_text import extract_values_clause
+
+    def executemany(cursor: Any, command: str, seqparams: Any, **kwargs: Any) -> Any:
+        is_insert = SnowflakeCursor.INSERT_SQL_RE.match(command.strip()) is not None
+        values_clause = extract_values_clause(command) if is_insert else None
+        pyformat = cursor._conn._paramstyle in ("pyformat", "format")
+        if not pyformat or values_clause is None or isinstance(seqparams, dict) or not seqparams:
+            return fakesnows(cursor, command, seqparams, **kwargs)
+        rows = [cursor._rewrite_with_params(values_clause, tuple(row))[0] for row in seqparams]
+        return cursor.execute(command.replace(values_clause, ",".join(rows), 1), **kwargs)
+
+    return executemany
 
 
 def snowflake_deployment_resources(monkeypatch: Any, settings: dict[str, str]) -> dict[str, Any]:
