@@ -20,13 +20,17 @@ from whoop_dagster_tests.defs.dbt.dbt_runner import run_dbt
 from whoop_dagster_tests.defs.dbt.sample_data import emulator_sample_data, load_raw
 from whoop_dagster_tests.support.shared_build import WAREHOUSE_FILE, built_once
 
-#: Days of emulated history (the emulator's clock is frozen at 2025-06-30 18:00 UTC).
-HISTORY_DAYS = 150
+#: Days of emulated history (the emulator's clock is frozen at 2025-06-30 18:00 UTC): enough for
+#: the forecasts' 45-day warm-up and eleven 14-day backtest blocks, which the ML tests need.
+HISTORY_DAYS = 200
+
+#: The emulated member's seed.
+EMULATOR_SEED = 11
 
 
 def build_warehouse(path: Path, days: int = HISTORY_DAYS) -> Path:
     """Raw tables from the emulator, ``dbt build``, then the ML assets, into the DuckDB file ``path``."""
-    data = emulator_sample_data(days=days, seed=7)
+    data = emulator_sample_data(days=days, seed=EMULATOR_SEED)
     assert data is not None
     load_raw(DuckDBWarehouse(path=str(path)), data)
     env = {"WHOOP_DUCKDB_PATH": str(path), "WHOOP_DEPLOYMENT": "local"}

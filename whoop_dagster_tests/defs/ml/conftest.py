@@ -1,10 +1,11 @@
 """Fixtures of the ML tests: real marts, built by dbt from emulated WHOOP records.
 
 The ML assets read ``marts.fact_daily_recovery``, ``fact_daily_strain`` and ``fact_sleep``.
-Rather than imitating those tables, the session builds them once (for every xdist worker) the way
-production does: the emulator's records go into the raw tables through the project's warehouse
-code, then a real ``dbt build`` of the marts (and everything they depend on) runs on DuckDB. Each
-test gets its own copy of that file, so the ML assets can write ``ml.*`` without affecting others.
+Rather than imitating those tables, the tests read the session's pipeline warehouse
+(``support/pipeline_warehouse``), built once for every xdist worker the way production builds it:
+the emulator's records go into the raw tables through the project's warehouse code, then a real
+``dbt build`` and the ML assets run on DuckDB. Each test that writes gets its own copy of that
+file, so the ML assets can write ``ml.*`` without affecting others.
 """
 
 from __future__ import annotations
@@ -16,18 +17,14 @@ import pytest
 
 from whoop_dagster.defs.ml.features import build_features, daily_frame, labelled_rows, read_marts
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
-from whoop_dagster_tests.support.marts import build_emulated_marts
-from whoop_dagster_tests.support.shared_build import WAREHOUSE_FILE, built_once, copy_warehouse
-
-#: Days of emulated history: enough for the 45-day warm-up and eleven 14-day backtest blocks.
-HISTORY_DAYS = 200
+from whoop_dagster_tests.support.pipeline_warehouse import pipeline_warehouse
+from whoop_dagster_tests.support.shared_build import copy_warehouse
 
 
 @pytest.fixture(scope="session")
 def built_marts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A DuckDB file whose marts a real ``dbt build`` made from ``HISTORY_DAYS`` emulated days; read it only."""
-    root = built_once(tmp_path_factory, "ml_marts", lambda root: build_emulated_marts(root, days=HISTORY_DAYS, seed=11))
-    return root / WAREHOUSE_FILE
+    """The session's pipeline warehouse: marts a real ``dbt build`` made from 200 emulated days; read it only."""
+    return pipeline_warehouse(tmp_path_factory)
 
 
 @pytest.fixture
