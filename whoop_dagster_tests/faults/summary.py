@@ -82,11 +82,13 @@ def order_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def render_markdown(rows: list[dict[str, Any]]) -> str:
     """The table, under a header that says where, when and how it was measured."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    how = f"pytest on {workers} xdist workers" if workers else "pytest in one process"
     lines = [
         "## Fault suite (`whoop_dagster_tests/faults/`)",
         "",
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()} ({platform.machine()}, "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}), `make test` (`pytest -n 2 --dist loadfile`). "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}), {how}. "
         "Each scenario materializes the six raw assets over 28 daily partitions (two pages per collection) "
         "against the WHOOP emulator over HTTP into a DuckDB file with one fault injected, then re-runs plainly. "
         "Missing / duplicated / stale-or-extra records are counted against the emulator's truth after that "
