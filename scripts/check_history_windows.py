@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -45,6 +46,12 @@ def build_window(records: dict, root: Path) -> dict[str, str]:
     return {r["unique_id"]: r["status"] for r in results if r["status"] not in ("success", "pass")}
 
 
+def build_item(item: tuple[Window, dict], tmp: str) -> tuple[Window, dict, dict[str, str]]:
+    """:func:`build_window` of one (window, records) pair in the folder ``tmp``, with what it was given."""
+    window, records = item
+    return window, records, build_window(records, Path(tmp) / f"w{window.index}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--windows", type=int, default=36, help="how many windows (default 36)")
@@ -59,14 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     loads = [(window, window_records(emu, window)) for window in windows]
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="history_windows_") as tmp:
-
-        def build(item: tuple[Window, dict]) -> tuple[Window, dict, dict[str, str]]:
-            window, records = item
-            return window, records, build_window(records, Path(tmp) / f"w{window.index}")
-
         rows, failed = [], 0
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            for window, records, problems in pool.map(build, loads):
+        # Processes, not threads: the tests' dbt runner runs dbt in its own process, one command at a time.
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=spawn) as pool:
+            for window, records, problems in pool.map(build_item, loads, [tmp] * len(loads)):
                 flagged = "ok" if not problems else "FAILED " + ", ".join(f"{u} {s}" for u, s in problems.items())
                 failed += bool(problems)
                 sizes = "/".join(str(len(records[n])) for n in ("cycle", "sleep", "recovery", "workout"))

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import subprocess
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -57,6 +58,10 @@ _PARSED: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
 #: Of a DuckDB run's settings, the one the parsed manifest does not depend on (see above).
 _PATH_SETTING = "WHOOP_DUCKDB_PATH"
 
+#: dbt's state (its flags, adapters, the settings in ``os.environ``) is the process's: one command
+#: at a time. Callers that want builds in parallel use processes.
+_ONE_AT_A_TIME = threading.Lock()
+
 
 def run_dbt(
     args: Sequence[str], *, target: str, target_path: Path, env: Mapping[str, str], check: bool = True
@@ -84,17 +89,18 @@ def run_dbt(
     path = env.get(_PATH_SETTING)
     key = (target, tuple(sorted((k, v) for k, v in env.items() if k != _PATH_SETTING)))
     reusable = path is None or Path(path).name == "whoop.duckdb"
-    manifest = None
-    if args[0] != "parse" and reusable:
-        if key not in _PARSED:
-            parse = _invoke(["parse", *options], settings)
-            if parse.returncode != 0:
-                return _checked(parse, ["parse"], check)
-            _PARSED[key] = parse.manifest
-        manifest = _PARSED[key]
-    run = _invoke([*args, *options], settings, manifest)
-    if args[0] == "parse" and run.manifest is not None and reusable:
-        _PARSED[key] = run.manifest
+    with _ONE_AT_A_TIME:
+        manifest = None
+        if args[0] != "parse" and reusable:
+            if key not in _PARSED:
+                parse = _invoke(["parse", *options], settings)
+                if parse.returncode != 0:
+                    return _checked(parse, ["parse"], check)
+                _PARSED[key] = parse.manifest
+            manifest = _PARSED[key]
+        run = _invoke([*args, *options], settings, manifest)
+        if args[0] == "parse" and run.manifest is not None and reusable:
+            _PARSED[key] = run.manifest
     return _checked(run, args, check)
 
 
