@@ -121,6 +121,7 @@ def _invoke(command: list[str], settings: Mapping[str, str], manifest: Any = Non
     import io
 
     from dbt.cli.main import dbtRunner
+    from dbt_common.events.event_manager_client import cleanup_event_logger
 
     output = io.StringIO()
     with _environment(settings), contextlib.redirect_stdout(output):
@@ -128,6 +129,9 @@ def _invoke(command: list[str], settings: Mapping[str, str], manifest: Any = Non
             result = dbtRunner(manifest=manifest).invoke(command)
         finally:
             _release_duckdb()
+            # As dbt's own test fixtures do: its loggers (this output, the target's dbt.log) are
+            # process-wide and would otherwise receive whatever dbt code in this process logs next.
+            cleanup_event_logger()
     returncode = 0 if result.success else 2 if result.exception is not None else 1
     if result.exception is not None:
         output.write(f"\n{type(result.exception).__name__}: {result.exception}\n")
