@@ -104,6 +104,14 @@ def dbt_manifest() -> Path:
     return manifest
 
 
+@pytest.fixture(scope="session")
+def pipeline_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's pipeline warehouse (``support/pipeline_warehouse``), built once; read it, never write it."""
+    from whoop_dagster_tests.support.pipeline_warehouse import pipeline_warehouse
+
+    return pipeline_warehouse(tmp_path_factory)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The fault suite's table and the campaign's figures (the xdist controller never loads faults/conftest.py)."""
     from whoop_dagster_tests.faults import campaign_summary

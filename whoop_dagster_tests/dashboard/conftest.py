@@ -10,17 +10,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from whoop_dagster_tests.support import pipeline_warehouse as built
-
 APP = Path(__file__).resolve().parents[2] / "whoop_dagster" / "dashboard" / "app.py"
 #: Nothing listens here: the data-quality tab must say how to start the Dagster UI.
 NO_DAGSTER_UI = "http://127.0.0.1:9"
-
-
-@pytest.fixture(scope="session")
-def pipeline_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The pipeline's warehouse, built once per session; read it, never write it."""
-    return built.pipeline_warehouse(tmp_path_factory)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 from whoop_dagster.demo import install_instance_settings
 from whoop_dagster.emulator import Emulator, EmulatorConfig, run_emulator
 from whoop_dagster.whoop_api.token_store import FileTokenStore, TokenSet
-from whoop_dagster_tests.support import pipeline_warehouse as built
 
 #: The emulator app's secret as the doctor tests configure it; must never appear in any output.
 CLIENT_SECRET = "doctor-test-client-secret-8f3a1c"
@@ -26,11 +25,6 @@ class WhoopApp:
     emulator: Emulator
     token_store: Path
     refresh_token: str
-
-
-@pytest.fixture(scope="session")
-def pipeline_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return built.pipeline_warehouse(tmp_path_factory)
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ import os
 import re
 import signal
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
 from whoop_dagster.warehouse.duckdb_io_manager import DuckDBWarehouseIOManager
 from whoop_dagster_tests.faults.campaign_lab import EpisodeResult, SeedLab, table_problems
 from whoop_dagster_tests.faults.campaign_plan import Episode
+from whoop_dagster_tests.support.environ import environment_variables
 
 ML_TABLES = ("recovery_forecast", "recovery_anomalies", "sleep_performance_forecast")
 #: dbt's own progress line as dbt prints it (dagster-dbt echoes it live): a model built, a test run.
@@ -44,28 +43,13 @@ MARTS_AGREE_WITH_RAW = (
 )
 
 
-@contextmanager
-def _warehouse_env(path: Path) -> Iterator[None]:
-    """dbt's profile reads the DuckDB file from ``WHOOP_DUCKDB_PATH``: point it at ``path`` meanwhile."""
-    saved = {key: os.environ.get(key) for key in ("WHOOP_DUCKDB_PATH", "WHOOP_DEPLOYMENT")}
-    os.environ.update(WHOOP_DUCKDB_PATH=str(path), WHOOP_DEPLOYMENT="local")
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def build_downstream(path: Path, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
     """Every dbt model (with its tests) and ML asset on the DuckDB file ``path``, in this process."""
     from whoop_dagster.defs.dbt.definitions import build_dbt_definitions
     from whoop_dagster.defs.ml.definitions import build_ml_definitions
 
     warehouse = DuckDBWarehouse(path=str(path))
-    with _warehouse_env(path):
+    with environment_variables({"WHOOP_DUCKDB_PATH": str(path), "WHOOP_DEPLOYMENT": "local"}):
         dbt = build_dbt_definitions("local")
         ml = build_ml_definitions(warehouse)
         return dg.materialize(

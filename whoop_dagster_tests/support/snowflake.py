@@ -97,6 +97,8 @@ def fakesnow_in_process(db_path: Any, *, new_tables_in_schema: str | None = None
     not authorized" error from real Snowflake dagster ignores, while fakesnow words it differently;
     that statement is skipped here. Leave it unset once the tables exist, so deletes really run.
     """
+    from unittest import mock
+
     import fakesnow
     from fakesnow.cursor import FakeSnowflakeCursor
 
@@ -104,7 +106,7 @@ def fakesnow_in_process(db_path: Any, *, new_tables_in_schema: str | None = None
     executemany = _executemany_as_the_connector_sends_it(FakeSnowflakeCursor.executemany)
     with (
         fakesnow.patch(extra_targets=[PANDAS_IO_MANAGER_WRITE_PANDAS], db_path=db_path, nop_regexes=nops),
-        _attribute(FakeSnowflakeCursor, "executemany", executemany),
+        mock.patch.object(FakeSnowflakeCursor, "executemany", executemany),
     ):
         yield {
             "SNOWFLAKE_ACCOUNT": "fakesnow",
@@ -112,16 +114,6 @@ def fakesnow_in_process(db_path: Any, *, new_tables_in_schema: str | None = None
             "SNOWFLAKE_PASSWORD": "snow",
             "SNOWFLAKE_DATABASE": "WHOOP",
         }
-
-
-@contextmanager
-def _attribute(owner: Any, name: str, value: Any) -> Iterator[None]:
-    original = getattr(owner, name)
-    setattr(owner, name, value)
-    try:
-        yield
-    finally:
-        setattr(owner, name, original)
 
 
 def _executemany_as_the_connector_sends_it(fakesnows: Callable[..., Any]) -> Callable[..., Any]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
-import os
 import subprocess
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from whoop_dagster.defs.dbt.project import SOURCE_DBT_PROJECT_DIR
+from whoop_dagster_tests.support.environ import environment_variables
 
 #: The tables every comparison reads: the models users and the ML layer consume.
 COMPARED_MODELS: tuple[str, ...] = (
@@ -118,13 +119,11 @@ def _checked(run: _DbtRun, args: Sequence[str], check: bool) -> _DbtRun:
 
 def _invoke(command: list[str], settings: Mapping[str, str], manifest: Any = None) -> _DbtRun:
     """One dbt command in this process: its exit code (as the CLI's: 1 for failed nodes, 2 for an error) and output."""
-    import io
-
     from dbt.cli.main import dbtRunner
     from dbt_common.events.event_manager_client import cleanup_event_logger
 
     output = io.StringIO()
-    with _environment(settings), contextlib.redirect_stdout(output):
+    with environment_variables(settings), contextlib.redirect_stdout(output):
         try:
             result = dbtRunner(manifest=manifest).invoke(command)
         finally:
@@ -139,21 +138,6 @@ def _invoke(command: list[str], settings: Mapping[str, str], manifest: Any = Non
     if command[0] == "parse" and result.success:
         run.manifest = result.result
     return run
-
-
-@contextlib.contextmanager
-def _environment(settings: Mapping[str, str]) -> Iterator[None]:
-    """``settings`` in ``os.environ`` for the block (dbt reads the profile's settings from it), then as before."""
-    before = {name: os.environ.get(name) for name in settings}
-    os.environ.update(settings)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _release_duckdb() -> None:

@@ -17,14 +17,13 @@ import pytest
 
 from whoop_dagster.defs.ml.features import build_features, daily_frame, labelled_rows, read_marts
 from whoop_dagster.warehouse.duckdb import DuckDBWarehouse
-from whoop_dagster_tests.support.pipeline_warehouse import pipeline_warehouse
 from whoop_dagster_tests.support.shared_build import copy_warehouse
 
 
 @pytest.fixture(scope="session")
-def built_marts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built_marts(pipeline_warehouse: Path) -> Path:
     """The session's pipeline warehouse: marts a real ``dbt build`` made from 200 emulated days; read it only."""
-    return pipeline_warehouse(tmp_path_factory)
+    return pipeline_warehouse
 
 
 @pytest.fixture
